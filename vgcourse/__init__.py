@@ -1,2 +1,62 @@
-"""Helpers for the vanishing-gradients course (being written)."""
+"""Helpers for the course on vanishing and exploding gradients.
+
+The package holds what two or more chapters or assignments share: activations and their
+derivatives (:mod:`vgcourse.activations`), toy data sets (:mod:`vgcourse.data`), multilayer
+perceptrons and their initializations (:mod:`vgcourse.models`), gradient and activation
+diagnostics (:mod:`vgcourse.diagnostics`), a small training loop (:mod:`vgcourse.training`),
+plots (:mod:`vgcourse.plots`) and the checks of the autograded exercises
+(:mod:`vgcourse.grading`).
+
+Examples
+--------
+>>> import vgcourse
+>>> X, y = vgcourse.make_spiral(seed=0)
+>>> net = vgcourse.mlp([2, 50, 50, 3], "relu", init="kaiming_normal", seed=0)
+>>> len(vgcourse.linear_layers(net))
+3
+"""
+
+from .activations import ACTIVATION_NAMES, Activation, get_activation
+from .data import make_circles, make_spiral
+from .diagnostics import LayerStats, activation_stats, gradient_norms
+from .grading import check_close, check_equal, check_finite, check_shape, check_type
+from .models import INIT_SCHEMES, init_weights, linear_layers, mlp
+from .plots import (
+    plot_activation,
+    plot_activation_histograms,
+    plot_decision_boundary,
+    plot_gradient_norms,
+    plot_history,
+)
+from .training import OPTIMIZERS, History, train
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATION_NAMES",
+    "INIT_SCHEMES",
+    "OPTIMIZERS",
+    "Activation",
+    "History",
+    "LayerStats",
+    "__version__",
+    "activation_stats",
+    "check_close",
+    "check_equal",
+    "check_finite",
+    "check_shape",
+    "check_type",
+    "get_activation",
+    "gradient_norms",
+    "init_weights",
+    "linear_layers",
+    "make_circles",
+    "make_spiral",
+    "mlp",
+    "plot_activation",
+    "plot_activation_histograms",
+    "plot_decision_boundary",
+    "plot_gradient_norms",
+    "plot_history",
+    "train",
+]

@@ -1,0 +1,160 @@
+"""Measure the course pipeline: book build (cold, cached, incremental) and autograding.
+
+Writes ``benchmarks/results/bench_pipeline.json``. Run with ``make bench`` or
+``.venv/bin/python benchmarks/bench_pipeline.py [--students N] [--skip-book]``.
+
+* ``book.cold_s``: ``jupyter-book build book/ --all -W -n --keep-going`` into a fresh output
+  folder with an empty execution cache (every chapter executes).
+* ``book.cached_s``: the same command again: every page is re-read (``--all``) but the
+  chapters' outputs come from the jupyter-cache.
+* ``book.incremental_s``: the same command without ``--all`` and nothing changed.
+* ``autograde``: per assignment of ``exercises/source/`` (the test fixture when there is none),
+  one ``nbgrader autograde`` of N students who all submitted the full solution, with the
+  course's real ``nbgrader_config.py``; ``seconds_per_submission`` includes nbgrader's start-up
+  divided over the N students.
+
+Timings depend on the machine and on its load: the JSON records the CPU count and load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+import graders  # noqa: E402  (tests/graders.py: the autograder harness)
+
+RESULTS = REPO / "benchmarks" / "results" / "bench_pipeline.json"
+
+
+def build_book(output: Path, config: Path, *, all_pages: bool) -> dict:
+    jb = Path(sys.executable).parent / "jupyter-book"
+    command = [str(jb), "build", str(REPO / "book"), "-W", "-n", "--keep-going",
+               "--path-output", str(output), "--config", str(config)]
+    if all_pages:
+        command.insert(3, "--all")
+    env = dict(os.environ, PATH=f"{jb.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               JUPYTER_PLATFORM_DIRS="1")
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=3600)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        print((done.stdout + done.stderr)[-3000:], file=sys.stderr)
+    return {"seconds": round(seconds, 2), "returncode": done.returncode}
+
+
+def bench_book(work: Path) -> dict:
+    """Cold, cached and incremental builds with a private execution cache."""
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    config.setdefault("execute", {})["cache"] = str(work / "jupyter_cache")
+    config_path = work / "_config.yml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    output = work / "out"
+    cold = build_book(output, config_path, all_pages=True)
+    cached = build_book(output, config_path, all_pages=True)
+    incremental = build_book(output, config_path, all_pages=False)
+    return {
+        "command": "jupyter-book build book/ --all -W -n --keep-going",
+        "cold_s": cold["seconds"], "cached_s": cached["seconds"],
+        "incremental_s": incremental["seconds"],
+        "returncodes": [cold["returncode"], cached["returncode"], incremental["returncode"]],
+    }
+
+
+def bench_autograde(work: Path, students: int, only: list[str] | None) -> dict:
+    """One autograde per assignment for N students who submitted the solution."""
+    assignments = [a for a in graders.discover_assignments()
+                   if a.source_dir.parent == graders.SOURCE_ROOT]
+    if not assignments:
+        assignments = graders.discover_assignments()  # the fixture only
+    if only:
+        assignments = [a for a in assignments if a.name in only]
+    out = {}
+    for a in assignments:
+        course = graders.make_course(work / a.name, a, timeout_s=120)
+        # the course's real config: drop the test course's shorter timeout
+        config = course / "nbgrader_config.py"
+        config.write_text(graders.COURSE_CONFIG.read_text())
+        t0 = time.perf_counter()
+        gen = graders.nbgrader(["generate_assignment", a.name, "--force"], course)
+        gen_s = time.perf_counter() - t0
+        if gen.returncode != 0:
+            out[a.name] = {"error": "generate_assignment failed",
+                           "log": (gen.stdout + gen.stderr)[-2000:]}
+            continue
+        source = graders.read_notebook(a.notebook)
+        release = graders.read_notebook(course / "release" / a.name / a.notebook.name)
+        solved = graders.solved(release, source)
+        for i in range(students):
+            graders.write_submission(course, f"student{i:02d}", a.name, a.notebook.name,
+                                     solved, data_from=a.source_dir)
+        t0 = time.perf_counter()
+        done = graders.nbgrader(["autograde", a.name, "--create"], course)
+        seconds = time.perf_counter() - t0
+        scores = graders.read_scores(course, a.name)
+        tests = {graders.grade_id(c): float(graders.nbmeta(c)["points"])
+                 for c in source.cells if graders.is_test(c)}
+        full = all(
+            sum(cells[t][0] or 0.0 for t in tests) == sum(tests.values())
+            for cells in scores.values()
+        ) and len(scores) == students
+        out[a.name] = {
+            "students": students,
+            "generate_assignment_s": round(gen_s, 2),
+            "autograde_s": round(seconds, 2),
+            "seconds_per_submission": round(seconds / students, 2),
+            "returncode": done.returncode,
+            "all_full_marks": full,
+        }
+        print(f"{a.name}: autograde {seconds:.1f} s for {students} submissions", flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=3, help="submissions per assignment")
+    parser.add_argument("--skip-book", action="store_true", help="only time the autograder")
+    parser.add_argument("--assignment", action="append", help="only this assignment (repeat)")
+    args = parser.parse_args()
+    if args.students < 1:
+        parser.error(f"--students must be at least 1, received {args.students}")
+
+    result: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as tmp:
+        work = Path(tmp)
+        if not args.skip_book:
+            (work / "book").mkdir()
+            result["book"] = bench_book(work / "book")
+            print(f"book: {result['book']}", flush=True)
+        (work / "grade").mkdir()
+        result["autograde"] = bench_autograde(work / "grade", args.students, args.assignment)
+        shutil.rmtree(work, ignore_errors=True)
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {RESULTS.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""nbgrader configuration of the course (nbgrader 0.9).
+
+Run every nbgrader command from this folder (the Makefile's instructor targets do):
+``make release``, ``make autograde``, ``make feedback``, ``make grades``. Assignments live in
+``source/<assignment>/<assignment>.ipynb``; students' work goes in
+``submitted/<student>/<assignment>/``. ``release/``, ``submitted/``, ``autograded/``,
+``feedback/``, ``gradebook.db`` and ``grades.csv`` are generated and git-ignored.
+
+The test suite (``tests/test_autograder.py``) grades every assignment with a copy of this file
+(plus a shorter ``Execute.timeout``), so what is set here is what the tests prove.
+"""
+
+c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.course_id = "vgcourse"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+
+# ---------------------------------------------------------------------------------------------
+# Execution. CPU PyTorch: one cell may take at most 120 s. A cell that runs longer (an infinite
+# loop) is interrupted (`interrupt_on_timeout`), gets a `CellTimeoutError` output and so scores
+# zero if it is a test cell; the kernel is then still alive, so the following cells run and are
+# graded, and the batch goes on with the next student.
+# ---------------------------------------------------------------------------------------------
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+c.Execute.startup_timeout = 120
+c.Execute.execute_retries = 0
+
+# ---------------------------------------------------------------------------------------------
+# Warnings policy. nbgrader 0.9 (`nbgrader.utils.determine_grade`) scores a test cell 0 as soon
+# as it has ANY stderr stream output, and Python prints warnings (a PyTorch UserWarning, a NumPy
+# RuntimeWarning) to stderr. Two layers keep a warning from zeroing a correct answer:
+#  1. the grading kernel starts with `warnings.showwarning` writing to stdout, so the warning is
+#     still shown in the feedback but is not stderr;
+#  2. what still reaches stderr and looks like a warning (C++ `[W ...]` lines, a library that
+#     prints "...Warning: ..." itself) is dropped by nbgrader's IgnorePattern preprocessor before
+#     the cell is scored.
+# Real errors are `error` outputs, not stderr, so neither layer can turn a failing test into a
+# passing one.
+# ---------------------------------------------------------------------------------------------
+_WARNINGS_TO_STDOUT = (
+    "import sys as _vg_sys, warnings as _vg_warnings; "
+    "_vg_warnings.showwarning = (lambda message, category, filename, lineno, file=None, "
+    "line=None, _w=_vg_warnings, _s=_vg_sys: _s.stdout.write("
+    "_w.formatwarning(message, category, filename, lineno, line))); "
+    "del _vg_sys, _vg_warnings"
+)
+c.Execute.extra_arguments = [f"--IPKernelApp.exec_lines={_WARNINGS_TO_STDOUT}"]
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?m)(\w*Warning: |^\[W[ \d])"
+
+# ---------------------------------------------------------------------------------------------
+# What students receive. The def line and docstring of each answer cell stay outside
+# `### BEGIN SOLUTION`, so the stub below is inserted under them with their indentation.
+# ---------------------------------------------------------------------------------------------
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearSolutions.enforce_metadata = True
+c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
+c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
+
+# ---------------------------------------------------------------------------------------------
+# Autograding. Locked and test cells are restored from the gradebook (their checksums were
+# recorded by `generate_assignment`), so an edited test cell gains nothing. A deleted test cell
+# is added back and run (`add_missing_cells`), so deleting a test cannot dodge it either.
+# ---------------------------------------------------------------------------------------------
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.create_student = True
+# Keep tracebacks in the feedback short enough to read.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100

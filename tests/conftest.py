@@ -1,0 +1,80 @@
+"""Shared fixtures: the session's single book build.
+
+``built_book`` builds the whole book ONCE per pytest session with the gate's command,
+``jupyter-book build book/ --all -W -n --keep-going``, into a temporary output folder, and returns
+the path of its ``_build/html`` folder (used by test_book_build.py, the published-book and the
+browser tests). If the build fails, every test that needs it errors with the build's log.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+#: The whole book must build well within this (five chapters of under 60 s each, plus Sphinx).
+BOOK_BUILD_LIMIT_S = 1800
+
+
+@dataclass(frozen=True)
+class BookBuild:
+    """The result of one ``jupyter-book build``."""
+
+    returncode: int
+    log: str
+    html: Path
+    seconds: float
+
+
+def jupyter_book_build(source: Path, output: Path, *extra: str,
+                       limit_s: int = BOOK_BUILD_LIMIT_S) -> BookBuild:
+    """Run ``jupyter-book build SOURCE --all -W -n --keep-going --path-output OUTPUT``."""
+    jb = Path(sys.executable).parent / "jupyter-book"
+    command = [str(jb), "build", str(source), "--all", "-W", "-n", "--keep-going",
+               "--path-output", str(output), *extra]
+    env = dict(os.environ, PATH=f"{jb.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               JUPYTER_PLATFORM_DIRS="1")
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=limit_s)
+    return BookBuild(done.returncode, done.stdout + done.stderr, output / "_build" / "html",
+                     time.perf_counter() - start)
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory) -> BookBuild:
+    """The whole book, built once per session with the gate's flags (see module docstring)."""
+    return jupyter_book_build(REPO / "book", tmp_path_factory.mktemp("book"))
+
+
+@pytest.fixture(scope="session")
+def built_book(book_build: BookBuild) -> Path:
+    """Path of the session build's ``_build/html`` folder; errors if the build failed."""
+    if book_build.returncode != 0 or not (book_build.html / "index.html").is_file():
+        pytest.fail(
+            f"jupyter-book build failed (exit {book_build.returncode}):\n{book_build.log[-8000:]}",
+            pytrace=False,
+        )
+    return book_build.html
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print how long each assignment's autograde batch took (tests/test_autograder.py)."""
+    graders = sys.modules.get("graders")
+    timings = getattr(graders, "TIMINGS", None)
+    if not timings:
+        return
+    terminalreporter.section("autograde time per assignment")
+    for name, s in timings.items():
+        n = int(s.get("submissions", 0)) or 1
+        terminalreporter.write_line(
+            f"{name}: generate_assignment {s.get('generate_assignment', 0):.1f} s, "
+            f"autograde {s.get('autograde', 0):.1f} s for {n} submissions "
+            f"({s.get('autograde', 0) / n:.1f} s each)"
+        )

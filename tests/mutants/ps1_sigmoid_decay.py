@@ -1,0 +1,199 @@
+"""Known-wrong answers for ps1_sigmoid_decay.
+
+Each mutant is a plausible student mistake that replaces one answer cell of the solution
+notebook; the autograder tests require it to lose points on every test cell in ``fails``.
+"""
+
+MUTANTS = [
+    # ------------------------------------------------------------------ sigmoid
+    {
+        "name": "sigmoid_overflows",
+        "cell": "sigmoid",
+        "fails": ["test_sigmoid_overflow"],
+        "source": '''
+def sigmoid(x):
+    """Return the logistic sigmoid 1 / (1 + exp(-x)) of `x`, elementwise, without overflow."""
+    return 1.0 / (1.0 + np.exp(-x))
+''',
+    },
+    {
+        "name": "sigmoid_where_evaluates_both_branches",
+        "cell": "sigmoid",
+        "fails": ["test_sigmoid_overflow"],
+        "source": '''
+def sigmoid(x):
+    """Return the logistic sigmoid 1 / (1 + exp(-x)) of `x`, elementwise, without overflow."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-x)), np.exp(x) / (1.0 + np.exp(x)))
+''',
+    },
+    {
+        "name": "sigmoid_tanh_identity_loses_tails",
+        "cell": "sigmoid",
+        "fails": ["test_sigmoid"],
+        "source": '''
+def sigmoid(x):
+    """Return the logistic sigmoid 1 / (1 + exp(-x)) of `x`, elementwise, without overflow."""
+    return 0.5 * (1.0 + np.tanh(np.asarray(x, dtype=np.float64) / 2.0))
+''',
+    },
+    {
+        "name": "sigmoid_clips_input",
+        "cell": "sigmoid",
+        "fails": ["test_sigmoid", "test_sigmoid_overflow"],
+        "source": '''
+def sigmoid(x):
+    """Return the logistic sigmoid 1 / (1 + exp(-x)) of `x`, elementwise, without overflow."""
+    x = np.clip(np.asarray(x, dtype=np.float64), -500.0, 500.0)
+    return 1.0 / (1.0 + np.exp(-x))
+''',
+    },
+    {
+        "name": "sigmoid_sign_flipped",
+        "cell": "sigmoid",
+        "fails": ["test_sigmoid", "test_sigmoid_overflow"],
+        "source": '''
+def sigmoid(x):
+    """Return the logistic sigmoid 1 / (1 + exp(-x)) of `x`, elementwise, without overflow."""
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(-np.abs(x))
+    return np.where(x < 0, 1.0 / (1.0 + e), e / (1.0 + e))
+''',
+    },
+    # ------------------------------------------------------------------ sigmoid_derivative
+    {
+        "name": "derivative_expects_activation",
+        "cell": "sigmoid_derivative",
+        "fails": ["test_sigmoid_derivative", "test_sigmoid_derivative_tails"],
+        "source": '''
+def sigmoid_derivative(x):
+    """Return the derivative of the sigmoid with respect to its input `x`, elementwise."""
+    return x * (1 - x)
+''',
+    },
+    {
+        "name": "derivative_overflows",
+        "cell": "sigmoid_derivative",
+        "fails": ["test_sigmoid_derivative_tails"],
+        "source": '''
+def sigmoid_derivative(x):
+    """Return the derivative of the sigmoid with respect to its input `x`, elementwise."""
+    return np.exp(-x) / (1.0 + np.exp(-x)) ** 2
+''',
+    },
+    {
+        "name": "derivative_tanh_formula",
+        "cell": "sigmoid_derivative",
+        "fails": ["test_sigmoid_derivative", "test_sigmoid_derivative_tails"],
+        "source": '''
+def sigmoid_derivative(x):
+    """Return the derivative of the sigmoid with respect to its input `x`, elementwise."""
+    return 1.0 - sigmoid(x) ** 2
+''',
+    },
+    {
+        "name": "derivative_of_activation_applied_twice",
+        "cell": "sigmoid_derivative",
+        "fails": ["test_sigmoid_derivative"],
+        "source": '''
+def sigmoid_derivative(x):
+    """Return the derivative of the sigmoid with respect to its input `x`, elementwise."""
+    s = sigmoid(x)
+    return sigmoid(s) * (1.0 - sigmoid(s))
+''',
+    },
+    # ------------------------------------------------------------------ chain_factor
+    {
+        "name": "chain_factor_off_by_one",
+        "cell": "chain_factor",
+        "fails": ["test_chain_factor", "test_chain_factor_arrays"],
+        "source": '''
+def chain_factor(x, n):
+    """Return the product of `n` sigmoid derivatives evaluated at `x`: sigma'(x) ** n."""
+    return sigmoid_derivative(np.asarray(x, dtype=np.float64)) ** (np.asarray(n) + 1)
+''',
+    },
+    {
+        "name": "chain_factor_loop_over_int_n",
+        "cell": "chain_factor",
+        "fails": ["test_chain_factor_arrays"],
+        "source": '''
+def chain_factor(x, n):
+    """Return the product of `n` sigmoid derivatives evaluated at `x`: sigma'(x) ** n."""
+    result = 1.0
+    for _ in range(n):
+        result = result * sigmoid_derivative(np.asarray(x, dtype=np.float64))
+    return result
+''',
+    },
+    {
+        "name": "chain_factor_multiplies_activations",
+        "cell": "chain_factor",
+        "fails": ["test_chain_factor", "test_chain_factor_arrays"],
+        "source": '''
+def chain_factor(x, n):
+    """Return the product of `n` sigmoid derivatives evaluated at `x`: sigma'(x) ** n."""
+    return sigmoid(np.asarray(x, dtype=np.float64)) ** np.asarray(n)
+''',
+    },
+    {
+        "name": "chain_factor_always_best_case",
+        "cell": "chain_factor",
+        "fails": ["test_chain_factor", "test_chain_factor_arrays"],
+        "source": '''
+def chain_factor(x, n):
+    """Return the product of `n` sigmoid derivatives evaluated at `x`: sigma'(x) ** n."""
+    return np.zeros_like(np.asarray(x, dtype=np.float64)) + 0.25 ** np.asarray(n)
+''',
+    },
+    # ------------------------------------------------------------------ layers_until_vanished
+    {
+        "name": "layers_until_vanished_boundary_included",
+        "cell": "layers_until_vanished",
+        "fails": ["test_layers_until_vanished_boundary"],
+        "source": '''
+def layers_until_vanished(x, threshold):
+    """Return the smallest n >= 1 such that chain_factor(x, n) < threshold."""
+    n = 1
+    while chain_factor(x, n) > threshold:
+        n += 1
+    return n
+''',
+    },
+    {
+        "name": "layers_until_vanished_last_above",
+        "cell": "layers_until_vanished",
+        "fails": ["test_layers_until_vanished", "test_layers_until_vanished_boundary"],
+        "source": '''
+def layers_until_vanished(x, threshold):
+    """Return the smallest n >= 1 such that chain_factor(x, n) < threshold."""
+    n = 1
+    while chain_factor(x, n) >= threshold:
+        n += 1
+    return n - 1
+''',
+    },
+    {
+        "name": "layers_until_vanished_starts_at_zero",
+        "cell": "layers_until_vanished",
+        "fails": ["test_layers_until_vanished_boundary"],
+        "source": '''
+def layers_until_vanished(x, threshold):
+    """Return the smallest n >= 1 such that chain_factor(x, n) < threshold."""
+    n = 0
+    while chain_factor(x, n) >= threshold:
+        n += 1
+    return n
+''',
+    },
+    {
+        "name": "layers_until_vanished_ceil_of_log_ratio",
+        "cell": "layers_until_vanished",
+        "fails": ["test_layers_until_vanished_boundary"],
+        "source": '''
+def layers_until_vanished(x, threshold):
+    """Return the smallest n >= 1 such that chain_factor(x, n) < threshold."""
+    return int(np.ceil(np.log(threshold) / np.log(chain_factor(x, 1))))
+''',
+    },
+]

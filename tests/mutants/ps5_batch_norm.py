@@ -1,0 +1,346 @@
+"""Known-wrong answers for ps5_batch_norm.
+
+Each mutant replaces one answer cell of the solution notebook with a plausible student
+mistake; the autograder tests require it to lose points on every test cell in ``fails``.
+Mutants of ``batchnorm_backward`` rely on the solution's cache ``(x_hat, gamma, inv_std)``.
+"""
+
+MUTANTS = [
+    # ------------------------------------------------------------ batchnorm_forward
+    {
+        "name": "forward_unbiased_variance",
+        "cell": "batchnorm_forward",
+        "fails": ["test_batchnorm_forward", "test_batchnorm_backward"],
+        "source": '''
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    """Training-mode batch normalization of a 2-D batch."""
+    if not isinstance(x, torch.Tensor) or x.dim() != 2:
+        raise ValueError("x: expected a 2-D tensor")
+    mean = x.mean(dim=0)
+    var = x.var(dim=0)  # unbiased (N - 1): PyTorch normalizes with the biased variance
+    inv_std = 1.0 / torch.sqrt(var + eps)
+    x_hat = (x - mean) * inv_std
+    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
+''',
+    },
+    {
+        "name": "forward_eps_outside_sqrt",
+        "cell": "batchnorm_forward",
+        "fails": ["test_batchnorm_forward", "test_batchnorm_backward"],
+        "source": '''
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    """Training-mode batch normalization of a 2-D batch."""
+    if not isinstance(x, torch.Tensor) or x.dim() != 2:
+        raise ValueError("x: expected a 2-D tensor")
+    mean = x.mean(dim=0)
+    var = x.var(dim=0, correction=0)
+    inv_std = 1.0 / (torch.sqrt(var) + eps)
+    x_hat = (x - mean) * inv_std
+    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
+''',
+    },
+    {
+        "name": "forward_normalizes_rows",
+        "cell": "batchnorm_forward",
+        "fails": ["test_batchnorm_forward", "test_batchnorm_backward"],
+        "source": '''
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    """Training-mode batch normalization of a 2-D batch."""
+    if not isinstance(x, torch.Tensor) or x.dim() != 2:
+        raise ValueError("x: expected a 2-D tensor")
+    mean = x.mean(dim=1, keepdim=True)
+    var = x.var(dim=1, correction=0, keepdim=True)
+    inv_std = 1.0 / torch.sqrt(var + eps)
+    x_hat = (x - mean) * inv_std
+    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
+''',
+    },
+    {
+        "name": "forward_no_input_check",
+        "cell": "batchnorm_forward",
+        "fails": ["test_batchnorm_forward"],
+        "source": '''
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    """Training-mode batch normalization of a 2-D batch."""
+    mean = x.mean(dim=0)
+    var = x.var(dim=0, correction=0)
+    inv_std = 1.0 / torch.sqrt(var + eps)
+    x_hat = (x - mean) * inv_std
+    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
+''',
+    },
+    # ------------------------------------------------------------ batchnorm_backward
+    {
+        "name": "backward_missing_variance_term",
+        "cell": "batchnorm_backward",
+        "fails": ["test_batchnorm_backward"],
+        "source": '''
+def batchnorm_backward(dout, cache):
+    """Backward pass of batchnorm_forward, by hand."""
+    x_hat, gamma, inv_std = cache
+    n = dout.shape[0]
+    g = dout * gamma
+    dx = inv_std / n * (n * g - g.sum(dim=0))
+    return dx, (dout * x_hat).sum(dim=0), dout.sum(dim=0)
+''',
+    },
+    {
+        "name": "backward_missing_mean_term",
+        "cell": "batchnorm_backward",
+        "fails": ["test_batchnorm_backward"],
+        "source": '''
+def batchnorm_backward(dout, cache):
+    """Backward pass of batchnorm_forward, by hand."""
+    x_hat, gamma, inv_std = cache
+    n = dout.shape[0]
+    g = dout * gamma
+    dx = inv_std / n * (n * g - x_hat * (g * x_hat).sum(dim=0))
+    return dx, (dout * x_hat).sum(dim=0), dout.sum(dim=0)
+''',
+    },
+    {
+        "name": "backward_statistics_as_constants",
+        "cell": "batchnorm_backward",
+        "fails": ["test_batchnorm_backward"],
+        "source": '''
+def batchnorm_backward(dout, cache):
+    """Backward pass of batchnorm_forward, by hand."""
+    x_hat, gamma, inv_std = cache
+    dx = dout * gamma * inv_std
+    return dx, (dout * x_hat).sum(dim=0), dout.sum(dim=0)
+''',
+    },
+    {
+        "name": "backward_dgamma_without_xhat",
+        "cell": "batchnorm_backward",
+        "fails": ["test_batchnorm_backward"],
+        "source": '''
+def batchnorm_backward(dout, cache):
+    """Backward pass of batchnorm_forward, by hand."""
+    x_hat, gamma, inv_std = cache
+    n = dout.shape[0]
+    g = dout * gamma
+    dx = inv_std / n * (n * g - g.sum(dim=0) - x_hat * (g * x_hat).sum(dim=0))
+    return dx, dout.sum(dim=0), dout.sum(dim=0)
+''',
+    },
+    # ------------------------------------------------------------ BatchNorm1dScratch
+    {
+        "name": "module_unbiased_variance_to_normalize",
+        "cell": "BatchNorm1dScratch",
+        "fails": ["test_BatchNorm1dScratch_train", "test_BatchNorm1dScratch_eval"],
+        "source": '''
+class BatchNorm1dScratch(nn.Module):
+    """Batch normalization over the features of a 2-D input."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x):
+        if self.training:
+            if x.shape[0] < 2:
+                raise ValueError("x: training mode needs more than 1 example")
+            mean, var = x.mean(dim=0), x.var(dim=0)  # unbiased: wrong for normalizing
+            with torch.no_grad():
+                m = self.momentum
+                self.running_mean.mul_(1 - m).add_(m * mean)
+                self.running_var.mul_(1 - m).add_(m * var)
+        else:
+            mean, var = self.running_mean, self.running_var
+        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
+''',
+    },
+    {
+        "name": "module_biased_running_var",
+        "cell": "BatchNorm1dScratch",
+        "fails": ["test_BatchNorm1dScratch_train", "test_BatchNorm1dScratch_eval"],
+        "source": '''
+class BatchNorm1dScratch(nn.Module):
+    """Batch normalization over the features of a 2-D input."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x):
+        if self.training:
+            if x.shape[0] < 2:
+                raise ValueError("x: training mode needs more than 1 example")
+            mean, var = x.mean(dim=0), x.var(dim=0, correction=0)
+            with torch.no_grad():
+                m = self.momentum
+                self.running_mean.mul_(1 - m).add_(m * mean)
+                self.running_var.mul_(1 - m).add_(m * var)  # biased: should be unbiased
+        else:
+            mean, var = self.running_mean, self.running_var
+        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
+''',
+    },
+    {
+        "name": "module_mode_from_grad_enabled",
+        "cell": "BatchNorm1dScratch",
+        "fails": ["test_BatchNorm1dScratch_train", "test_BatchNorm1dScratch_eval"],
+        "source": '''
+class BatchNorm1dScratch(nn.Module):
+    """Batch normalization over the features of a 2-D input."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x):
+        if torch.is_grad_enabled():  # "training" guessed from autograd, not self.training
+            n = x.shape[0]
+            if n < 2:
+                raise ValueError("x: training mode needs more than 1 example")
+            mean, var = x.mean(dim=0), x.var(dim=0, correction=0)
+            with torch.no_grad():
+                m = self.momentum
+                self.running_mean.mul_(1 - m).add_(m * mean)
+                self.running_var.mul_(1 - m).add_(m * var * n / (n - 1))
+        else:
+            mean, var = self.running_mean, self.running_var
+        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
+''',
+    },
+    {
+        "name": "module_running_stats_never_updated",
+        "cell": "BatchNorm1dScratch",
+        "fails": ["test_BatchNorm1dScratch_train", "test_BatchNorm1dScratch_eval"],
+        "source": '''
+class BatchNorm1dScratch(nn.Module):
+    """Batch normalization over the features of a 2-D input."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x):
+        if self.training:
+            if x.shape[0] < 2:
+                raise ValueError("x: training mode needs more than 1 example")
+            mean, var = x.mean(dim=0), x.var(dim=0, correction=0)
+        else:
+            mean, var = self.running_mean, self.running_var
+        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
+''',
+    },
+    {
+        "name": "module_momentum_reversed",
+        "cell": "BatchNorm1dScratch",
+        "fails": ["test_BatchNorm1dScratch_train", "test_BatchNorm1dScratch_eval"],
+        "source": '''
+class BatchNorm1dScratch(nn.Module):
+    """Batch normalization over the features of a 2-D input."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x):
+        if self.training:
+            n = x.shape[0]
+            if n < 2:
+                raise ValueError("x: training mode needs more than 1 example")
+            mean, var = x.mean(dim=0), x.var(dim=0, correction=0)
+            with torch.no_grad():
+                m = self.momentum  # Keras convention: m weighs the old value
+                self.running_mean.mul_(m).add_((1 - m) * mean)
+                self.running_var.mul_(m).add_((1 - m) * var * n / (n - 1))
+        else:
+            mean, var = self.running_mean, self.running_var
+        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
+''',
+    },
+    {
+        "name": "module_updates_running_stats_in_eval",
+        "cell": "BatchNorm1dScratch",
+        "fails": ["test_BatchNorm1dScratch_eval"],
+        "source": '''
+class BatchNorm1dScratch(nn.Module):
+    """Batch normalization over the features of a 2-D input."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x):
+        n = x.shape[0]
+        if self.training and n < 2:
+            raise ValueError("x: training mode needs more than 1 example")
+        mean, var = x.mean(dim=0), x.var(dim=0, correction=0)
+        if n > 1:  # updated in both modes
+            with torch.no_grad():
+                m = self.momentum
+                self.running_mean.mul_(1 - m).add_(m * mean)
+                self.running_var.mul_(1 - m).add_(m * var * n / (n - 1))
+        if not self.training:
+            mean, var = self.running_mean, self.running_var
+        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
+''',
+    },
+    # ------------------------------------------------------------ gradient_ratio
+    {
+        "name": "ratio_inverted",
+        "cell": "gradient_ratio",
+        "fails": ["test_gradient_ratio"],
+        "source": '''
+def gradient_ratio(model, X, y):
+    """First-layer over last-layer gradient norm of model on the batch (X, y)."""
+    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+    loss = F.cross_entropy(model(X), y)
+    grad_first, grad_last = torch.autograd.grad(loss, [linears[0].weight, linears[-1].weight])
+    return float(grad_last.norm() / grad_first.norm())
+''',
+    },
+    {
+        "name": "ratio_last_parameter_is_a_bias",
+        "cell": "gradient_ratio",
+        "fails": ["test_gradient_ratio"],
+        "source": '''
+def gradient_ratio(model, X, y):
+    """First-layer over last-layer gradient norm of model on the batch (X, y)."""
+    params = list(model.parameters())
+    loss = F.cross_entropy(model(X), y)
+    grad_first, grad_last = torch.autograd.grad(loss, [params[0], params[-1]])
+    return float(grad_first.norm() / grad_last.norm())
+''',
+    },
+    {
+        "name": "ratio_stale_grad_accumulated",
+        "cell": "gradient_ratio",
+        "fails": ["test_gradient_ratio"],
+        "source": '''
+def gradient_ratio(model, X, y):
+    """First-layer over last-layer gradient norm of model on the batch (X, y)."""
+    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+    F.cross_entropy(model(X), y).backward()  # adds to whatever .grad already holds
+    return float(linears[0].weight.grad.norm() / linears[-1].weight.grad.norm())
+''',
+    },
+]

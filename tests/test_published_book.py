@@ -1,0 +1,247 @@
+"""What the built book publishes: student versions of the assignments, notebook downloads, MathJax.
+
+Uses the session's single book build (the ``built_book`` fixture of ``tests/conftest.py``,
+the path of ``_build/html``). The reference for "what must not leak" is computed here from the
+instructors' source notebooks in ``exercises/source/``, independently of the extension that
+generates the releases (``book/_ext/vgcourse_publish.py``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+SOURCES = ROOT / "exercises" / "source"
+
+#: nbgrader's region markers (as its ClearSolutions / ClearHiddenTests / ClearMarkScheme see them)
+MARKER = re.compile(
+    r"#+\s*(BEGIN|END)\s+(SOLUTION|HIDDEN TESTS)|=+\s*(BEGIN|END)\s+MARK SCHEME\s*=+"
+)
+#: A secret line shorter than this (after collapsing whitespace) is too generic to look for.
+MIN_SECRET_CHARS = 20
+#: Files in the HTML output that are text (everything else is an image, a font or a zip).
+TEXT_SUFFIXES = {".html", ".js", ".css", ".txt", ".md", ".ipynb", ".py", ".json", ".inv", ".svg"}
+
+
+def _norm(line: str) -> str:
+    return " ".join(line.split())
+
+
+def assignments() -> list[str]:
+    if not SOURCES.is_dir():
+        return []
+    return sorted(d.name for d in SOURCES.iterdir() if (d / f"{d.name}.ipynb").is_file())
+
+
+def chapters() -> list[str]:
+    """The toc's pages that are notebooks (jupytext front matter with a kernelspec)."""
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    files = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    out = []
+    for stem in files:
+        text = (BOOK / f"{stem}.md").read_text()
+        if text.startswith("---") and "kernelspec" in text.split("---", 2)[1]:
+            out.append(stem)
+    return out
+
+
+def _split(source: str, begin: str, end: str) -> tuple[list[list[str]], list[str]]:
+    """The regions strictly between ``begin`` and ``end`` marker lines, and the other lines."""
+    regions, outside, current = [], [], None
+    for line in source.splitlines():
+        if begin in line:
+            current = []
+        elif end in line and current is not None:
+            regions.append(current)
+            current = None
+        elif current is not None:
+            current.append(line)
+        else:
+            outside.append(line)
+    return regions, outside
+
+
+def secret_blocks(notebook: Path) -> tuple[list[list[str]], set[str]]:
+    """The solution code, hidden tests and model answers of a source notebook.
+
+    Returns the secret blocks (each a list of normalized lines) and the notebook's public
+    lines (every line outside those blocks), both computed from the source alone.
+    """
+    nb = nbformat.read(notebook, as_version=4)
+    blocks: list[list[str]] = []
+    public: set[str] = set()
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        lines = cell.source.splitlines()
+        if meta.get("solution") and cell.cell_type == "markdown" and (
+            "BEGIN SOLUTION" not in cell.source
+        ):
+            blocks.append(lines)  # a written answer: the whole model answer is secret
+            continue
+        for begin, end in (
+            ("BEGIN SOLUTION", "END SOLUTION"),
+            ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
+            ("BEGIN MARK SCHEME", "END MARK SCHEME"),
+        ):
+            regions, lines = _split("\n".join(lines), begin, end)
+            blocks += regions
+        public |= {_norm(line) for line in lines}
+    return [[_norm(line) for line in block] for block in blocks], public
+
+
+def published_text(path: Path) -> str:
+    """A published file's text with whitespace collapsed; HTML without its tags."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".html":
+        text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    elif path.suffix == ".ipynb":
+        nb = json.loads(text)
+        text = "\n".join("".join(cell.get("source", "")) for cell in nb.get("cells", []))
+    return _norm(text)
+
+
+@pytest.fixture(scope="module")
+def published(built_book: Path) -> dict[Path, str]:
+    return {
+        path: published_text(path)
+        for path in sorted(built_book.rglob("*"))
+        if path.is_file() and path.suffix in TEXT_SUFFIXES
+        and "mathjax" not in path.relative_to(built_book).parts
+    }
+
+
+def test_the_course_has_assignments_and_chapters():
+    assert len(assignments()) >= 1, f"no assignment notebooks in {SOURCES}"
+    numbered = [c for c in chapters() if re.match(r"\d\d_", c)]
+    assert len(numbered) == 5, f"expected the five numbered chapters as notebooks, got {numbered}"
+
+
+@pytest.mark.parametrize("name", assignments())
+def test_every_assignment_is_published_as_its_student_version(built_book: Path, name: str):
+    released = built_book / "exercises" / f"{name}.ipynb"
+    assert released.is_file(), f"{name}: no student version at {released}"
+    student = nbformat.read(released, as_version=4)
+    nbformat.validate(student)
+    source = nbformat.read(SOURCES / name / f"{name}.ipynb", as_version=4)
+
+    def grade_ids(nb):
+        return [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+
+    # The same cells, in the same order, as the source: it is this assignment's release ...
+    assert grade_ids(student) == grade_ids(source)
+    # ... with every answer cell stubbed and every output cleared.
+    for s_cell, cell in zip(source.cells, student.cells, strict=True):
+        meta = s_cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            assert "NotImplementedError" in cell.source, f"{name}:{meta['grade_id']} not stubbed"
+        if meta.get("solution") and cell.cell_type == "markdown":
+            assert cell.source != s_cell.source, f"{name}:{meta['grade_id']} kept the answer"
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    # The Exercises page links it for download.
+    page = (built_book / "exercises.html").read_text()
+    assert f'href="exercises/{name}.ipynb"' in page, f"exercises.html does not link {name}"
+
+
+def test_no_published_file_contains_solutions_or_hidden_tests(published: dict[Path, str]):
+    """Walk the whole HTML output: no marker, no line of a solution, hidden test or model answer.
+
+    A secret line that also occurs in what the students are shown anyway (the visible part of
+    any assignment: a signature, a seed, `with torch.no_grad():`, a formula in the task text)
+    or, verbatim, in a chapter's source (code the chapter teaches) is not a secret; but no
+    published file may hold every distinctive line of one secret block.
+    """
+    # What any assignment shows its students, and what the chapters teach, as one text each
+    public = "\n".join(
+        line for n in assignments() for line in secret_blocks(SOURCES / n / f"{n}.ipynb")[1]
+    )
+    chapters_text = "\n".join(_norm(md.read_text()) for md in BOOK.glob("*.md"))
+    leaks = []
+    for path, text in published.items():
+        found = MARKER.search(text)
+        if found:
+            leaks.append(f"{path.name}: contains the nbgrader marker {found.group(0)!r}")
+    for name in assignments():
+        blocks, _ = secret_blocks(SOURCES / name / f"{name}.ipynb")
+        assert blocks, f"{name}: no solution or hidden-test region found in its source"
+        for block in blocks:
+            distinctive = [
+                line for line in block if len(line) >= MIN_SECRET_CHARS and line not in public
+            ]
+            unique = [line for line in distinctive if line not in chapters_text]
+            for path, text in published.items():
+                leaked = [line for line in unique if line in text]
+                if leaked:
+                    leaks.append(f"{path.name}: {name} secret line {leaked[0]!r}")
+                if len(distinctive) >= 2 and all(line in text for line in distinctive):
+                    leaks.append(f"{path.name}: holds a whole secret block of {name}")
+    assert not leaks, "published files leak the instructors' notebooks:\n" + "\n".join(leaks)
+
+
+def test_the_leak_check_would_see_a_leak(tmp_path: Path):
+    """The check above would find a secret line in a notebook and in Sphinx-highlighted HTML."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    for name in assignments():
+        source = SOURCES / name / f"{name}.ipynb"
+        blocks, public = secret_blocks(source)
+        public_text = "\n".join(public)
+        lines = [line for b in blocks for line in b if len(line) >= MIN_SECRET_CHARS]
+        lines = [line for line in lines if line not in public_text]
+        assert lines, f"{name}: no distinctive solution line to look for"
+        assert all(line in published_text(source) for line in lines)
+        page = tmp_path / f"{name}.html"
+        code = "\n".join(lines)
+        page.write_text(f"<html><body>{highlight(code, PythonLexer(), HtmlFormatter())}</body>")
+        assert all(line in published_text(page) for line in lines), name
+
+
+@pytest.mark.parametrize("stem", chapters())
+def test_every_chapter_offers_the_notebook_and_binder(built_book: Path, stem: str):
+    page = (built_book / f"{stem}.html").read_text()
+    assert f'href="_sources/{stem}.ipynb"' in page, f"{stem}.html has no .ipynb download"
+    binder = re.search(
+        r'href="(https://mybinder\.org/v2/gh/[^"]+\?urlpath=lab/tree/book/' + stem + r'\.md)"',
+        page,
+    )
+    assert binder, f"{stem}.html has no Binder (JupyterLab) launch link"
+
+
+@pytest.mark.parametrize("stem", chapters())
+def test_chapter_download_is_the_chapter_as_a_notebook(built_book: Path, stem: str):
+    """The .ipynb offered for download is valid and holds exactly the chapter's code."""
+    download = built_book / "_sources" / f"{stem}.ipynb"
+    nb = nbformat.read(download, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    chapter = jupytext.read(BOOK / f"{stem}.md")
+    expected = [c.source.strip() for c in chapter.cells if c.cell_type == "code"]
+    actual = [c.source.strip() for c in nb.cells if c.cell_type == "code"]
+    assert actual == expected
+
+
+def test_mathjax_is_served_by_the_book(built_book: Path):
+    assert (built_book / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    external = re.compile(
+        r'<script[^>]*\bsrc="(https?:)?//|<link[^>]*rel="stylesheet"[^>]*href="(https?:)?//'
+    )
+    pages_with_math = 0
+    for page in sorted(built_book.glob("*.html")):
+        text = page.read_text()
+        found = external.search(text)
+        assert found is None, f"{page.name} loads {found.group(0)!r} from the network"
+        if 'class="math' in text:
+            pages_with_math += 1
+            assert '_static/mathjax/tex-mml-chtml.js' in text, f"{page.name}: no local MathJax"
+    assert pages_with_math >= 1, "no page has math, so MathJax is untested"

@@ -1,0 +1,214 @@
+"""Diagnostics of a network at one point of its life: gradient norms and activation statistics.
+
+Both functions leave the model as they found it: weights, ``.grad`` of every parameter
+(``None`` included), buffers such as BatchNorm's running statistics, and the training mode.
+
+Examples
+--------
+>>> import torch
+>>> from vgcourse import make_spiral, mlp
+>>> from vgcourse.diagnostics import gradient_norms
+>>> X, y = make_spiral(seed=0)
+>>> net = mlp([2, 50, 50, 3], "sigmoid", init="normal", std=1.0, seed=0)
+>>> norms = gradient_norms(net, X, y)
+>>> len(norms)
+3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ._losses import check_output, compute_loss, prepare_data
+from ._validation import as_float_tensor, check_module
+from .activations import Activation
+from .models import _activation_of, linear_layers
+
+__all__ = ["LayerStats", "activation_stats", "gradient_norms"]
+
+
+@contextmanager
+def _preserved(model: nn.Module) -> Iterator[None]:
+    """Restore the training mode of every submodule and every buffer on exit."""
+    modes = [(m, m.training) for m in model.modules()]
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
+
+
+def _model_dtype(model: nn.Module) -> torch.dtype:
+    for p in model.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.get_default_dtype()
+
+
+def gradient_norms(model: nn.Module, X: Any, y: Any, loss: str = "cross_entropy") -> list[float]:
+    """The Frobenius norm of ``dL/dW`` for every ``nn.Linear`` weight, input to output.
+
+    One forward and one backward pass over all of ``X`` in the model's current mode (the
+    training mode, for a fresh model: BatchNorm uses batch statistics), with the mean loss.
+    The gradients come from :func:`torch.autograd.grad`, so the ``.grad`` fields are not
+    touched; BatchNorm's running statistics are restored afterwards.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A network with at least one ``nn.Linear`` (e.g. from :func:`vgcourse.models.mlp`).
+    X : torch.Tensor
+        Inputs, shape ``(N, D)``, finite.
+    y : torch.Tensor
+        Targets: int64 classes ``(N,)`` for ``"cross_entropy"``; 0/1 labels ``(N,)`` or
+        ``(N, 1)`` for ``"bce"`` (one output logit); float targets ``(N,)`` or ``(N, K)`` for
+        ``"mse"`` (a ``(N,)`` target is compared with the single output column).
+    loss : {"cross_entropy", "bce", "mse"}
+        The mean loss to differentiate.
+
+    Returns
+    -------
+    list of float
+        One norm per ``nn.Linear`` layer, from the input layer to the output layer.
+
+    Examples
+    --------
+    >>> from vgcourse import make_circles, mlp
+    >>> X, y = make_circles(n_samples=200, seed=0)
+    >>> net = mlp([2, 5, 5, 5, 5, 1], "sigmoid", init="normal", std=1.0, seed=0)
+    >>> norms = gradient_norms(net, X, y, loss="bce")
+    >>> norms[0] < norms[-1]  # the first layer gets the smallest gradient
+    True
+    """
+    check_module(model)
+    X, y, loss = prepare_data(X, y, loss)
+    layers = linear_layers(model)
+    if not layers:
+        raise ValueError("model must contain at least one torch.nn.Linear layer, found none.")
+    dtype = _model_dtype(model)
+    X = X.to(dtype)
+    if y.is_floating_point():
+        y = y.to(dtype)
+    weights = [layer.weight for layer in layers]
+    with _preserved(model), torch.enable_grad():
+        output = model(X)
+        check_output(output, y, loss)
+        value = compute_loss(output, y, loss)
+        grads = torch.autograd.grad(value, weights, allow_unused=True)
+    norms = [
+        torch.zeros((), dtype=dtype) if g is None else torch.linalg.vector_norm(g) for g in grads
+    ]
+    return torch.stack(norms).tolist()
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Statistics of one hidden activation over a batch.
+
+    Attributes
+    ----------
+    layer : int
+        1 for the first hidden layer's activation, 2 for the second, ...
+    name : str
+        The activation's name (``"sigmoid"``, ``"relu"``, ...).
+    mean, std : float
+        Mean and standard deviation of the activation's outputs over examples and units.
+    saturated_fraction : float
+        Fraction of (example, unit) entries whose local derivative ``|f'(x)|`` is below 5% of
+        the activation's maximum derivative (0.25 for the sigmoid, 1 for the others); for
+        ReLU this is the fraction of inactive entries (``x <= 0``).
+    dead_fraction : float
+        Fraction of units that output exactly zero for every example (a "dead" ReLU);
+        0 for activations that never output zero on real inputs.
+    """
+
+    layer: int
+    name: str
+    mean: float
+    std: float
+    saturated_fraction: float
+    dead_fraction: float
+
+
+def activation_stats(model: nn.Module, X: Any) -> list[LayerStats]:
+    """Mean, spread, saturation and dead units of every hidden activation for inputs ``X``.
+
+    Forward hooks on the activation modules (``nn.Sigmoid``, ``nn.Tanh``, ``nn.ReLU``,
+    ``nn.LeakyReLU(0.01)``, ``nn.ELU(1.0)``, and ``nn.Identity`` for ``"linear"``) record
+    their inputs and outputs during one forward pass under ``torch.no_grad()``, in the
+    model's current mode; the mode and BatchNorm's running statistics are left unchanged.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Usually built by :func:`vgcourse.models.mlp`.
+    X : torch.Tensor
+        Inputs, shape ``(N, D)``, finite.
+
+    Returns
+    -------
+    list of LayerStats
+        One entry per activation module, input to output.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vgcourse import mlp
+    >>> net = mlp([10, 64, 64, 1], "sigmoid", init="normal", std=5.0, seed=0)
+    >>> X = torch.randn(256, 10, generator=torch.Generator().manual_seed(0))
+    >>> stats = activation_stats(net, X)
+    >>> [s.layer for s in stats], stats[0].saturated_fraction > 0.5
+    ([1, 2], True)
+    """
+    check_module(model)
+    X = as_float_tensor(X, "X", ndim=2).to(_model_dtype(model))
+    found: list[tuple[nn.Module, Activation]] = [
+        (m, a) for m in model.modules() if (a := _activation_of(m)) is not None
+    ]
+    if not found:
+        raise ValueError(
+            "model has no activation module to measure (expected nn.Sigmoid, nn.Tanh, "
+            "nn.ReLU, nn.LeakyReLU(0.01), nn.ELU(1.0) or nn.Identity)."
+        )
+    records: list[tuple[Activation, torch.Tensor, torch.Tensor]] = []
+    handles = []
+    for module, act in found:
+
+        def hook(_m: nn.Module, inputs: tuple[Any, ...], output: Any, act: Activation = act):
+            records.append((act, inputs[0].detach(), output.detach()))
+
+        handles.append(module.register_forward_hook(hook))
+    try:
+        with _preserved(model), torch.no_grad():
+            model(X)
+    finally:
+        for h in handles:
+            h.remove()
+
+    stats = []
+    for i, (act, pre, out) in enumerate(records, start=1):
+        flat_out = out.reshape(out.shape[0], -1)
+        derivative = act.derivative(pre).abs()
+        stats.append(
+            LayerStats(
+                layer=i,
+                name=act.name,
+                mean=float(out.mean()),
+                std=float(out.std(unbiased=False)),
+                saturated_fraction=float(
+                    (derivative < 0.05 * act.max_derivative).to(torch.float32).mean()
+                ),
+                dead_fraction=float((flat_out == 0).all(dim=0).to(torch.float32).mean()),
+            )
+        )
+    return stats

@@ -1,0 +1,312 @@
+"""A small, fast training loop that records what the course looks at.
+
+:func:`train` runs SGD, Adam or RMSprop, full-batch or mini-batch, and returns a
+:class:`History` holding, for every recorded step, the loss, the accuracy, the gradient norm
+of every ``nn.Linear`` weight and its update:data ratio ``|ΔW| / |W|`` (the quantity of
+Karpathy's "Building makemore" lecture, here with Frobenius norms).
+
+Examples
+--------
+>>> from vgcourse import make_spiral, mlp
+>>> from vgcourse.training import train
+>>> X, y = make_spiral(seed=0)
+>>> net = mlp([2, 50, 50, 3], "relu", init="kaiming_normal", seed=0)
+>>> history = train(net, X, y, steps=50, lr=0.5)
+>>> history.grad_norms.shape
+(50, 3)
+>>> bool(history.loss[-1] < history.loss[0])
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._losses import accuracy, check_output, compute_loss, prepare_data
+from ._validation import check_choice, check_float, check_int, check_module
+from .diagnostics import _model_dtype
+from .models import linear_layers
+
+__all__ = ["OPTIMIZERS", "History", "train"]
+
+#: The optimizers :func:`train` accepts.
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "rmsprop")
+
+
+@dataclass
+class History:
+    """What :func:`train` recorded, one row per recorded step.
+
+    Attributes
+    ----------
+    step : numpy.ndarray
+        ``(n,)`` int64: the 0-based index of each recorded optimizer step.
+    loss : numpy.ndarray
+        ``(n,)`` float64: the mean data loss of the batch that step used, before the update
+        (the weight-decay penalty is not included).
+    accuracy : numpy.ndarray
+        ``(n,)`` float64 in ``[0, 1]`` on the same batch: argmax equals the label for
+        ``"cross_entropy"``, ``logit > 0`` equals the label for ``"bce"``, and the
+        prediction lies within 0.5 of its target for ``"mse"`` (rounding recovers an integer
+        target).
+    grad_norms : numpy.ndarray
+        ``(n, n_layers)``: Frobenius norm of the data-loss gradient of each ``nn.Linear``
+        weight, input to output.
+    update_ratio : numpy.ndarray
+        ``(n, n_layers)``: ``|W_after - W_before| / |W_before|`` of each weight for that step.
+    loss_name : str
+        ``"cross_entropy"``, ``"bce"`` or ``"mse"``.
+    diverged_at : int or None
+        The step whose loss was not finite when ``on_nonfinite="stop"`` stopped the run
+        (its row is not recorded); ``None`` otherwise.
+
+    Examples
+    --------
+    >>> h = History(np.arange(2), np.array([1.0, 0.5]), np.array([0.4, 0.9]),
+    ...             np.ones((2, 3)), np.full((2, 3), 1e-3), "cross_entropy")
+    >>> len(h), h.final_loss, h.final_accuracy
+    (2, 0.5, 0.9)
+    """
+
+    step: np.ndarray
+    loss: np.ndarray
+    accuracy: np.ndarray
+    grad_norms: np.ndarray
+    update_ratio: np.ndarray
+    loss_name: str
+    diverged_at: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    @property
+    def n_layers(self) -> int:
+        """Number of ``nn.Linear`` layers recorded."""
+        return int(self.grad_norms.shape[1])
+
+    @property
+    def final_loss(self) -> float:
+        """The last recorded loss."""
+        return float(self.loss[-1])
+
+    @property
+    def final_accuracy(self) -> float:
+        """The last recorded accuracy."""
+        return float(self.accuracy[-1])
+
+
+def _make_optimizer(
+    name: str, model: nn.Module, lr: float, weight_decay: float, momentum: float
+) -> torch.optim.Optimizer:
+    weight_ids = {id(layer.weight) for layer in linear_layers(model)}
+    params = [p for p in model.parameters() if p.requires_grad]
+    decayed = [p for p in params if id(p) in weight_ids]
+    others = [p for p in params if id(p) not in weight_ids]
+    groups = [{"params": decayed, "weight_decay": weight_decay}]
+    if others:
+        groups.append({"params": others, "weight_decay": 0.0})
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum)
+    if name == "adam":
+        return torch.optim.Adam(groups, lr=lr)
+    return torch.optim.RMSprop(groups, lr=lr, momentum=momentum)
+
+
+def train(
+    model: nn.Module,
+    X: Any,
+    y: Any,
+    *,
+    steps: int,
+    lr: float,
+    optimizer: str = "sgd",
+    batch_size: int | None = None,
+    loss: str = "cross_entropy",
+    weight_decay: float = 0.0,
+    momentum: float = 0.0,
+    record_every: int = 1,
+    seed: int = 0,
+    progress: bool = False,
+    on_nonfinite: str = "raise",
+) -> History:
+    """Train ``model`` in place on ``(X, y)`` and record its loss, accuracy and gradients.
+
+    Each step draws a batch, computes the mean loss, backpropagates and updates the
+    parameters. With ``batch_size=None`` every step uses all of ``X`` (full-batch gradient
+    descent, as in seed 002); otherwise batches are consecutive slices of a random
+    permutation of the examples, reshuffled once every example has been used (the last
+    batch of a pass may be smaller). The permutation comes from a local
+    ``torch.Generator`` seeded with ``seed``, so the same call gives the same numbers.
+    The model is put in training mode.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network; its output is logits for ``"cross_entropy"`` (one per class) and
+        ``"bce"`` (one column), or predictions for ``"mse"``.
+    X : torch.Tensor
+        Inputs ``(N, D)``, finite.
+    y : torch.Tensor
+        Targets, as for :func:`vgcourse.diagnostics.gradient_norms`.
+    steps : int
+        Number of optimizer steps (>= 1).
+    lr : float
+        Learning rate (> 0).
+    optimizer : {"sgd", "adam", "rmsprop"}
+        ``torch.optim.SGD``, ``Adam`` or ``RMSprop`` with their default settings.
+    batch_size : int, optional
+        Examples per step (>= 1); ``None`` for the full batch.
+    loss : {"cross_entropy", "bce", "mse"}
+        Mean loss. ``"bce"`` expects one output logit and 0/1 labels.
+    weight_decay : float, default 0
+        L2 penalty ``weight_decay / 2 * |W|^2`` on the ``nn.Linear`` weights only (biases and
+        BatchNorm parameters are not decayed), added to the gradient as
+        ``weight_decay * W`` like seed 002's ``reg``.
+    momentum : float, default 0
+        Momentum for SGD and RMSprop, in ``[0, 1)``; must be 0 with Adam.
+    record_every : int, default 1
+        Record steps ``0, record_every, 2 * record_every, ...``.
+    seed : int, default 0
+        Seed of the batch order (unused for full-batch training).
+    progress : bool, default False
+        Show a ``tqdm`` progress bar (it writes to stderr).
+    on_nonfinite : {"raise", "stop"}, default "raise"
+        When the loss becomes NaN or infinite: raise :class:`FloatingPointError` naming the
+        step, or stop and return the history so far with ``diverged_at`` set.
+
+    Returns
+    -------
+    History
+
+    Examples
+    --------
+    >>> from vgcourse import make_circles, mlp
+    >>> X, y = make_circles(n_samples=400, seed=0)
+    >>> net = mlp([2, 16, 16, 1], "tanh", init="xavier_normal", seed=0)
+    >>> h = train(net, X, y, steps=100, lr=0.01, optimizer="adam", batch_size=64,
+    ...           loss="bce", record_every=10)
+    >>> len(h), h.step[:3].tolist()
+    (10, [0, 10, 20])
+    """
+    check_module(model)
+    X, y, loss = prepare_data(X, y, loss)
+    steps = check_int(steps, "steps", minimum=1)
+    lr = check_float(lr, "lr", strictly_positive=True)
+    optimizer = check_choice(optimizer, "optimizer", OPTIMIZERS)
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+    weight_decay = check_float(weight_decay, "weight_decay", minimum=0.0)
+    momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, maximum_inclusive=False)
+    if optimizer == "adam" and momentum != 0.0:
+        raise ValueError(
+            "momentum must be 0 with optimizer='adam' (Adam has its own betas), "
+            f"received {momentum}."
+        )
+    record_every = check_int(record_every, "record_every", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be a bool, received {progress!r}.")
+    on_nonfinite = check_choice(on_nonfinite, "on_nonfinite", ("raise", "stop"))
+
+    layers = linear_layers(model)
+    if not layers:
+        raise ValueError("model must contain at least one torch.nn.Linear layer, found none.")
+    dtype = _model_dtype(model)
+    X = X.to(dtype)
+    if y.is_floating_point():
+        y = y.to(dtype)
+    weights = [layer.weight for layer in layers]
+    opt = _make_optimizer(optimizer, model, lr, weight_decay, momentum)
+    model.train()
+
+    n = X.shape[0]
+    full_batch = batch_size is None or batch_size >= n
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.empty(0, dtype=torch.int64)
+    position = n
+
+    n_records = (steps + record_every - 1) // record_every
+    rec_loss = torch.empty(n_records, dtype=torch.float64)
+    rec_acc = torch.empty(n_records, dtype=torch.float64)
+    rec_grad = torch.empty(n_records, len(weights), dtype=torch.float64)
+    rec_ratio = torch.empty(n_records, len(weights), dtype=torch.float64)
+
+    iterator: Any = range(steps)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc="train", unit="step")
+
+    diverged_at: int | None = None
+    recorded = 0
+    for step in iterator:
+        if full_batch:
+            xb, yb = X, y
+        else:
+            if position >= n:
+                order = torch.randperm(n, generator=generator)
+                position = 0
+            index = order[position : position + batch_size]
+            position += batch_size
+            xb, yb = X[index], y[index]
+
+        output = model(xb)
+        if step == 0:
+            check_output(output, yb, loss)
+        value = compute_loss(output, yb, loss)
+        if not torch.isfinite(value):
+            if on_nonfinite == "raise":
+                raise FloatingPointError(
+                    f"the loss became {float(value.detach())} at step {step} of {steps} "
+                    f"(optimizer={optimizer!r}, lr={lr}); the gradients exploded or the "
+                    "learning rate is too large. Lower lr, or pass on_nonfinite='stop' to "
+                    "keep the history up to that step."
+                )
+            diverged_at = step
+            break
+        opt.zero_grad(set_to_none=True)
+        value.backward()
+
+        record = step % record_every == 0
+        if record:
+            with torch.no_grad():
+                row = recorded
+                rec_loss[row] = value.detach()
+                rec_acc[row] = accuracy(output.detach(), yb, loss)
+                rec_grad[row] = torch.stack(
+                    [
+                        torch.zeros((), dtype=dtype)
+                        if w.grad is None
+                        else torch.linalg.vector_norm(w.grad)
+                        for w in weights
+                    ]
+                )
+                before = [w.detach().clone() for w in weights]
+        opt.step()
+        if record:
+            with torch.no_grad():
+                rec_ratio[row] = torch.stack(
+                    [
+                        torch.linalg.vector_norm(w - b) / torch.linalg.vector_norm(b)
+                        for w, b in zip(weights, before, strict=True)
+                    ]
+                )
+            recorded += 1
+
+    if progress:
+        iterator.close()
+    record_steps = np.arange(0, steps, record_every, dtype=np.int64)[:recorded]
+    return History(
+        step=record_steps,
+        loss=rec_loss[:recorded].numpy(),
+        accuracy=rec_acc[:recorded].numpy(),
+        grad_norms=rec_grad[:recorded].numpy(),
+        update_ratio=rec_ratio[:recorded].numpy(),
+        loss_name=loss,
+        diverged_at=diverged_at,
+    )
