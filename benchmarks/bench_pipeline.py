@@ -39,9 +39,9 @@ import graders  # noqa: E402  (tests/graders.py: the autograder harness)
 RESULTS = REPO / "benchmarks" / "results" / "bench_pipeline.json"
 
 
-def build_book(output: Path, config: Path, *, all_pages: bool) -> dict:
+def build_book(book: Path, output: Path, config: Path, *, all_pages: bool) -> dict:
     jb = Path(sys.executable).parent / "jupyter-book"
-    command = [str(jb), "build", str(REPO / "book"), "-W", "-n", "--keep-going",
+    command = [str(jb), "build", str(book), "-W", "-n", "--keep-going",
                "--path-output", str(output), "--config", str(config)]
     if all_pages:
         command.insert(3, "--all")
@@ -56,18 +56,20 @@ def build_book(output: Path, config: Path, *, all_pages: bool) -> dict:
     return {"seconds": round(seconds, 2), "returncode": done.returncode}
 
 
-def bench_book(work: Path) -> dict:
+def bench_book(work: Path, book: Path) -> dict:
     """Cold, cached and incremental builds with a private execution cache."""
-    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    own = book / "_config.yml"
+    config = yaml.safe_load((own if own.exists() else REPO / "_config.yml").read_text())
     config.setdefault("execute", {})["cache"] = str(work / "jupyter_cache")
     config_path = work / "_config.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     output = work / "out"
-    cold = build_book(output, config_path, all_pages=True)
-    cached = build_book(output, config_path, all_pages=True)
-    incremental = build_book(output, config_path, all_pages=False)
+    cold = build_book(book, output, config_path, all_pages=True)
+    cached = build_book(book, output, config_path, all_pages=True)
+    incremental = build_book(book, output, config_path, all_pages=False)
     return {
-        "command": "jupyter-book build book/ --all -W -n --keep-going",
+        "book": str(book.relative_to(REPO) if book.is_relative_to(REPO) else book),
+        "command": "jupyter-book build BOOK --all -W -n --keep-going",
         "cold_s": cold["seconds"], "cached_s": cached["seconds"],
         "incremental_s": incremental["seconds"],
         "returncodes": [cold["returncode"], cached["returncode"], incremental["returncode"]],
@@ -76,18 +78,19 @@ def bench_book(work: Path) -> dict:
 
 def bench_autograde(work: Path, students: int, only: list[str] | None) -> dict:
     """One autograde per assignment for N students who submitted the solution."""
-    assignments = [a for a in graders.discover_assignments()
-                   if a.source_dir.parent == graders.SOURCE_ROOT]
-    if not assignments:
-        assignments = graders.discover_assignments()  # the fixture only
-    if only:
-        assignments = [a for a in assignments if a.name in only]
+    everything = graders.discover_assignments()
+    if only:  # any of them, the test fixture included
+        assignments = [a for a in everything if a.name in only]
+        if len(assignments) != len(set(only)):
+            unknown = sorted(set(only) - {a.name for a in assignments})
+            raise SystemExit(f"--assignment: unknown {unknown}; "
+                             f"expected some of {[a.name for a in everything]}")
+    else:  # the course's assignments; the fixture when there is none yet
+        assignments = [a for a in everything if a.source_dir.parent == graders.SOURCE_ROOT]
+        assignments = assignments or everything
     out = {}
     for a in assignments:
-        course = graders.make_course(work / a.name, a, timeout_s=120)
-        # the course's real config: drop the test course's shorter timeout
-        config = course / "nbgrader_config.py"
-        config.write_text(graders.COURSE_CONFIG.read_text())
+        course = graders.make_course(work / a.name, a, loop_timeout_s=None)  # real config
         t0 = time.perf_counter()
         gen = graders.nbgrader(["generate_assignment", a.name, "--force"], course)
         gen_s = time.perf_counter() - t0
@@ -128,6 +131,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=3, help="submissions per assignment")
     parser.add_argument("--skip-book", action="store_true", help="only time the autograder")
     parser.add_argument("--assignment", action="append", help="only this assignment (repeat)")
+    parser.add_argument("--book", type=Path, default=REPO / "book", help="the book's folder")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     args = parser.parse_args()
     if args.students < 1:
         parser.error(f"--students must be at least 1, received {args.students}")
@@ -145,15 +150,15 @@ def main() -> None:
         work = Path(tmp)
         if not args.skip_book:
             (work / "book").mkdir()
-            result["book"] = bench_book(work / "book")
+            result["book"] = bench_book(work / "book", args.book.resolve())
             print(f"book: {result['book']}", flush=True)
         (work / "grade").mkdir()
         result["autograde"] = bench_autograde(work / "grade", args.students, args.assignment)
         shutil.rmtree(work, ignore_errors=True)
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS.relative_to(REPO)}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.output}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
 c.Execute.execute_retries = 0
+# After a cell's reply, nbclient waits this long for its remaining output; if that runs out it
+# raises and nbgrader drops the WHOLE submission (it is reported, not graded). The default, 4 s,
+# is too short on a loaded machine (seen on 2 shared cores after an interrupted `import torch`).
+c.Execute.iopub_timeout = 60
 
 # ---------------------------------------------------------------------------------------------
 # Warnings policy. nbgrader 0.9 (`nbgrader.utils.determine_grade`) scores a test cell 0 as soon

@@ -6,7 +6,8 @@ gradebook, never from ``nbgrader validate``'s exit code. What nbgrader 0.9.6 doe
 submissions, as asserted here:
 
 * a cell that raises: its error output is kept, the other cells still run and are graded;
-* an infinite loop: the cell is interrupted after ``Execute.timeout`` seconds and gets a
+* an infinite loop: the cell is interrupted after its timeout (``Execute.timeout``; 10 s for the
+  looping cell here, via ``Execute.timeout_func`` in the test course) and gets a
   ``KeyboardInterrupt`` and a ``CellTimeoutError`` output; the kernel survives, the cells after
   it run and are graded (a test cell that times out scores 0), the batch goes on;
 * an edited test cell: restored from the gradebook (checksum mismatch logged), so it scores

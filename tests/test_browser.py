@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
@@ -67,7 +68,7 @@ def server(built_book: Path):
 
 
 @pytest.fixture(scope="module")
-def browser(pytestconfig):
+def browser():
     """Headless Chromium driven by chromedriver (no network, no first-run, a fresh profile)."""
     chromium = next(
         (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None
@@ -97,16 +98,19 @@ def browser(pytestconfig):
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        shots = len(list(SCREENSHOTS.glob("*.png")))
-        reporter.write_line(f"browser test: {shots} page screenshots in {SCREENSHOTS}")
 
 
 def _load(driver, url: str) -> list[dict]:
     """Open ``url``, wait for it and its images and math; return the console's messages."""
     driver.get_log("browser")  # drop what earlier pages logged
     driver.get(url)
+    # index.html is a redirect (<meta http-equiv="Refresh">): wait for the page it leads to
+    deadline = time.monotonic() + 60
+    while driver.execute_script(
+        "return document.querySelector('meta[http-equiv=\"Refresh\"]') !== null;"
+    ):
+        assert time.monotonic() < deadline, f"{url} never finished redirecting"
+        time.sleep(0.1)
     driver.execute_async_script(
         """
         const done = arguments[arguments.length - 1];
@@ -214,3 +218,11 @@ def test_every_page_is_visited(built_book: Path):
     """The pages above are all the book's pages (no page escapes the browser test)."""
     written = sorted(p.stem for p in built_book.glob("*.html"))
     assert written == sorted(PAGES)
+
+
+def test_every_page_has_a_screenshot(browser, capsys):
+    """Runs after the page tests: each page's screenshot is there; says where they are."""
+    missing = [p for p in PAGES if not (SCREENSHOTS / f"{p}.png").is_file()]
+    assert not missing, f"no screenshot of {missing} in {SCREENSHOTS}"
+    with capsys.disabled():
+        print(f"\nbrowser test: {len(PAGES)} page screenshots in {SCREENSHOTS}")

@@ -147,9 +147,14 @@ def test_every_assignment_is_published_as_its_student_version(built_book: Path, 
             assert cell.source != s_cell.source, f"{name}:{meta['grade_id']} kept the answer"
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
-    # The Exercises page links it for download.
+    # The Exercises page links it for download, with its points (summed here from the source).
     page = (built_book / "exercises.html").read_text()
     assert f'href="exercises/{name}.ipynb"' in page, f"exercises.html does not link {name}"
+    graded = [m for c in source.cells if (m := c.metadata.get("nbgrader", {})).get("grade")]
+    auto = sum(m["points"] for m in graded if not m.get("solution"))
+    manual = sum(m["points"] for m in graded if m.get("solution"))
+    row = page[page.index(f'href="exercises/{name}.ipynb"'):].split("</tr>")[0]
+    assert f"{auto:g} points" in row and f"{manual:g} points" in row, row
 
 
 def test_no_published_file_contains_solutions_or_hidden_tests(published: dict[Path, str]):

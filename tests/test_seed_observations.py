@@ -84,7 +84,7 @@ def test_relu_first_layer_gradient_explodes(norms):
 def test_seed_002_spiral_is_learned_by_a_relu_network():
     X, y = make_spiral(n_per_class=100, n_classes=3, noise=0.2, seed=0)
     net = mlp([2, 50, 50, 3], "relu", init="kaiming_normal", seed=0)
-    history = train(net, X, y, steps=1000, lr=0.01, optimizer="adam", record_every=50)
+    history = train(net, X, y, steps=300, lr=0.02, optimizer="adam", record_every=10)
     with torch.no_grad():
         accuracy = float((net(X).argmax(dim=1) == y).float().mean())
     assert accuracy >= 0.97

@@ -109,8 +109,8 @@ def accuracy(output: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
     prediction is within 0.5 of its target (rounding recovers an integer target).
     """
     if loss == "cross_entropy":
-        return (output.argmax(dim=1) == y).to(torch.float32).mean()
+        return (output.argmax(dim=1) == y).to(torch.float64).mean()
     if loss == "bce":
-        return ((output[:, 0] > 0).to(y.dtype) == y).to(torch.float32).mean()
+        return ((output[:, 0] > 0).to(y.dtype) == y).to(torch.float64).mean()
     pred = output[:, 0] if y.ndim == 1 else output
-    return ((pred - y).abs() < 0.5).to(torch.float32).mean()
+    return ((pred - y).abs() < 0.5).to(torch.float64).mean()

@@ -87,7 +87,7 @@ def gradient_norms(model: nn.Module, X: Any, y: Any, loss: str = "cross_entropy"
     >>> X, y = make_circles(n_samples=200, seed=0)
     >>> net = mlp([2, 5, 5, 5, 5, 1], "sigmoid", init="normal", std=1.0, seed=0)
     >>> norms = gradient_norms(net, X, y, loss="bce")
-    >>> norms[0] < norms[-1]  # the first layer gets the smallest gradient
+    >>> norms[0] < norms[-1]  # the first layer's gradient is smaller than the last one's
     True
     """
     check_module(model)
@@ -100,11 +100,14 @@ def gradient_norms(model: nn.Module, X: Any, y: Any, loss: str = "cross_entropy"
     if y.is_floating_point():
         y = y.to(dtype)
     weights = [layer.weight for layer in layers]
+    # _preserved restores the train/eval mode and BatchNorm's running statistics afterwards.
     with _preserved(model), torch.enable_grad():
         output = model(X)
         check_output(output, y, loss)
         value = compute_loss(output, y, loss)
+        # autograd.grad returns dL/dW without accumulating into any parameter's .grad
         grads = torch.autograd.grad(value, weights, allow_unused=True)
+    # a layer the loss does not depend on (allow_unused) has a zero gradient
     norms = [
         torch.zeros((), dtype=dtype) if g is None else torch.linalg.vector_norm(g) for g in grads
     ]

@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +59,8 @@ class History:
         ``(n, n_layers)``: Frobenius norm of the data-loss gradient of each ``nn.Linear``
         weight, input to output.
     update_ratio : numpy.ndarray
-        ``(n, n_layers)``: ``|W_after - W_before| / |W_before|`` of each weight for that step.
+        ``(n, n_layers)``: ``|W_after - W_before| / |W_before|`` of each weight for that step
+        (infinite for a weight that was exactly zero).
     loss_name : str
         ``"cross_entropy"``, ``"bce"`` or ``"mse"``.
     diverged_at : int or None
@@ -230,20 +232,23 @@ def train(
     order = torch.empty(0, dtype=torch.int64)
     position = n
 
-    n_records = (steps + record_every - 1) // record_every
-    rec_loss = torch.empty(n_records, dtype=torch.float64)
-    rec_acc = torch.empty(n_records, dtype=torch.float64)
-    rec_grad = torch.empty(n_records, len(weights), dtype=torch.float64)
-    rec_ratio = torch.empty(n_records, len(weights), dtype=torch.float64)
+    # Per-step records stay tensors and are stacked once at the end (the only conversion
+    # inside the loop is loss.item(), for the finiteness check). torch._foreach_norm computes
+    # the norms of a list of tensors in one call (torch.nn.utils.clip_grad_norm_ uses it).
+    params = [w.detach() for w in weights]  # views: they follow the in-place updates
+    zeros = [torch.zeros_like(w) for w in params]
+    rec_loss: list[torch.Tensor] = []
+    rec_acc: list[torch.Tensor] = []
+    rec_grad: list[torch.Tensor] = []
+    rec_ratio: list[torch.Tensor] = []
 
     iterator: Any = range(steps)
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         iterator = tqdm(iterator, desc="train", unit="step")
 
     diverged_at: int | None = None
-    recorded = 0
     for step in iterator:
         if full_batch:
             xb, yb = X, y
@@ -259,10 +264,11 @@ def train(
         if step == 0:
             check_output(output, yb, loss)
         value = compute_loss(output, yb, loss)
-        if not torch.isfinite(value):
+        loss_value = value.item()
+        if not math.isfinite(loss_value):
             if on_nonfinite == "raise":
                 raise FloatingPointError(
-                    f"the loss became {float(value.detach())} at step {step} of {steps} "
+                    f"the loss became {loss_value} at step {step} of {steps} "
                     f"(optimizer={optimizer!r}, lr={lr}); the gradients exploded or the "
                     "learning rate is too large. Lower lr, or pass on_nonfinite='stop' to "
                     "keep the history up to that step."
@@ -275,38 +281,36 @@ def train(
         record = step % record_every == 0
         if record:
             with torch.no_grad():
-                row = recorded
-                rec_loss[row] = value.detach()
-                rec_acc[row] = accuracy(output.detach(), yb, loss)
-                rec_grad[row] = torch.stack(
-                    [
-                        torch.zeros((), dtype=dtype)
-                        if w.grad is None
-                        else torch.linalg.vector_norm(w.grad)
-                        for w in weights
-                    ]
-                )
-                before = [w.detach().clone() for w in weights]
+                rec_loss.append(value.detach())
+                rec_acc.append(accuracy(output.detach(), yb, loss))
+                grads = [
+                    z if w.grad is None else w.grad for w, z in zip(weights, zeros, strict=True)
+                ]
+                rec_grad.append(torch.stack(torch._foreach_norm(grads)))
+                before = [w.clone() for w in params]
         opt.step()
         if record:
             with torch.no_grad():
-                rec_ratio[row] = torch.stack(
-                    [
-                        torch.linalg.vector_norm(w - b) / torch.linalg.vector_norm(b)
-                        for w, b in zip(weights, before, strict=True)
-                    ]
-                )
-            recorded += 1
+                change = torch.stack(torch._foreach_norm(torch._foreach_sub(params, before)))
+                rec_ratio.append(change / torch.stack(torch._foreach_norm(before)))
 
     if progress:
         iterator.close()
+    recorded = len(rec_loss)
     record_steps = np.arange(0, steps, record_every, dtype=np.int64)[:recorded]
+    n_layers = len(weights)
+
+    def as_array(rows: list[torch.Tensor], shape: tuple[int, ...]) -> np.ndarray:
+        if not rows:
+            return np.zeros(shape)
+        return torch.stack(rows).to(torch.float64).numpy()
+
     return History(
         step=record_steps,
-        loss=rec_loss[:recorded].numpy(),
-        accuracy=rec_acc[:recorded].numpy(),
-        grad_norms=rec_grad[:recorded].numpy(),
-        update_ratio=rec_ratio[:recorded].numpy(),
+        loss=as_array(rec_loss, (0,)),
+        accuracy=as_array(rec_acc, (0,)),
+        grad_norms=as_array(rec_grad, (0, n_layers)),
+        update_ratio=as_array(rec_ratio, (0, n_layers)),
         loss_name=loss,
         diverged_at=diverged_at,
     )

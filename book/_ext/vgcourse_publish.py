@@ -233,8 +233,9 @@ class AssignmentsDirective(Directive):
         env = self.state.document.settings.env
         app = env.app
         root = exercises_root(app)
-        env.note_dependency(str(root / "source"))
         names = assignment_names(root)
+        for name in names:  # the page is rebuilt when an assignment's points change
+            env.note_dependency(str(root / "source" / name / f"{name}.ipynb"))
         if not names:
             logger.warning(
                 f"[vgcourse] no assignments found in {root / 'source'}",
@@ -243,7 +244,7 @@ class AssignmentsDirective(Directive):
             return []
         docnames = sorted(env.found_docs)
         table = nodes.table(classes=["vgcourse-assignments"])
-        headers = ["Chapter", "Assignment (student version)", "Autograded", "Graded by hand"]
+        headers = ["Chapter", "Assignment (student version)", "Autograded", "By hand"]
         group = nodes.tgroup(cols=len(headers))
         table += group
         for width in (34, 34, 16, 16):
@@ -281,7 +282,14 @@ class AssignmentsDirective(Directive):
                 f'<code class="docutils literal notranslate">{name}.ipynb</code></a>',
                 format="html",
             )
-            files = [p for p in (root / "source" / name).rglob("*") if p.is_file()]
+            folder = root / "source" / name
+            files = [
+                p for p in folder.rglob("*")
+                if p.is_file() and not any(
+                    part.startswith(".") or part == "__pycache__"
+                    for part in p.relative_to(folder).parts
+                )
+            ]
             if len(files) > 1:
                 para += nodes.raw(
                     "",
@@ -290,17 +298,18 @@ class AssignmentsDirective(Directive):
                     format="html",
                 )
             row += nodes.entry("", para)
+            tests, written = summary["tests"], summary["written"]
             row += nodes.entry(
                 "",
                 nodes.paragraph(
-                    text=f"{_fmt(summary['auto'])} points in {summary['tests']} test cells"
+                    text=f"{_fmt(summary['auto'])} points, {tests} test{'s' * (tests != 1)}"
                 ),
             )
             row += nodes.entry(
                 "",
                 nodes.paragraph(
-                    text=f"{_fmt(summary['manual'])} points in {summary['written']} "
-                    f"written answer{'s' if summary['written'] != 1 else ''}"
+                    text=f"{_fmt(summary['manual'])} points, "
+                    f"{written} answer{'s' * (written != 1)}"
                 ),
             )
             body += row
@@ -394,6 +403,23 @@ def clean_page_context(app: Sphinx, pagename, templatename, context, doctree) ->
         context["default_mode"] = "auto"
 
 
+def link_favicon_in_redirect(app: Sphinx, exception: Exception | None) -> None:
+    """``build-finished``: give sphinx-external-toc's redirecting ``index.html`` the favicon.
+
+    That one-line page names no icon, so a browser asks for ``/favicon.ico`` (a 404 in the
+    console) unless the redirect wins the race.
+    """
+    if exception is not None or app.builder.format != "html" or not app.config.html_favicon:
+        return
+    index = Path(app.outdir) / "index.html"
+    if not index.is_file():
+        return
+    text = index.read_text(encoding="utf-8")
+    if 'http-equiv="Refresh"' in text and 'rel="icon"' not in text:
+        icon = f"_static/{Path(app.config.html_favicon).name}"
+        index.write_text(f'<link rel="icon" href="{icon}" />\n{text}', encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("vgcourse_exercises_dir", "../exercises", "env")
     app.add_directive("assignments", AssignmentsDirective)
@@ -401,4 +427,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", clean_page_context, priority=900)
     app.connect("build-finished", publish_exercises)
     app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", link_favicon_in_redirect, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

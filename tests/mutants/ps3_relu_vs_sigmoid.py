@@ -60,9 +60,10 @@ _UPDATE = '''
 '''
 
 
-def _mlp_step(softmax=_STABLE_SOFTMAX, backward=_BACKWARD, update=_UPDATE, header=_MLP_STEP_HEADER):
+def _mlp_step(softmax=_STABLE_SOFTMAX, backward=_BACKWARD, update=_UPDATE):
     """Assemble a whole mlp_step cell from its parts (one part replaced by the mistake)."""
-    return header.rstrip("\n") + "\n" + softmax.strip("\n") + "\n" + backward.strip("\n") + "\n" + update.strip("\n") + "\n"
+    parts = [_MLP_STEP_HEADER, softmax, backward, update]
+    return "\n".join(part.strip("\n") for part in parts) + "\n"
 
 
 MUTANTS = [
@@ -115,7 +116,9 @@ def relu_derivative(x):
         "name": "mlp_step_relu_mask_wrong_layer",
         "cell": "mlp_step",
         "fails": ["test_mlp_step_relu"],
-        "source": _mlp_step(backward=_BACKWARD.replace("dh1 = dh1 * (h1 > 0)", "dh1 = dh1 * (h2 > 0)")),
+        "source": _mlp_step(
+            backward=_BACKWARD.replace("dh1 = dh1 * (h1 > 0)", "dh1 = dh1 * (h2 > 0)")
+        ),
     },
     {
         # sigma'(z) written as z * (1 - z) with the pre-activation z instead of the output h
@@ -124,9 +127,11 @@ def relu_derivative(x):
         "fails": ["test_mlp_step_sigmoid"],
         "source": _mlp_step(
             backward=_BACKWARD.replace(
-                "dh2 = dh2 * h2 * (1.0 - h2)", "z2 = h1 @ W2 + b2\n        dh2 = dh2 * z2 * (1.0 - z2)"
+                "dh2 = dh2 * h2 * (1.0 - h2)",
+                "z2 = h1 @ W2 + b2\n        dh2 = dh2 * z2 * (1.0 - z2)",
             ).replace(
-                "dh1 = dh1 * h1 * (1.0 - h1)", "z1 = X @ W1 + b1\n        dh1 = dh1 * z1 * (1.0 - z1)"
+                "dh1 = dh1 * h1 * (1.0 - h1)",
+                "z1 = X @ W1 + b1\n        dh1 = dh1 * z1 * (1.0 - z1)",
             )
         ),
     },
@@ -134,10 +139,14 @@ def relu_derivative(x):
         "name": "mlp_step_no_reg_in_gradient",
         "cell": "mlp_step",
         "fails": ["test_mlp_step_relu", "test_mlp_step_sigmoid"],
-        "source": _mlp_step(backward=_BACKWARD.replace(" + reg * W3", "").replace(" + reg * W2", "").replace(" + reg * W1", "")),
+        "source": _mlp_step(
+            backward=_BACKWARD.replace(" + reg * W3", "")
+            .replace(" + reg * W2", "")
+            .replace(" + reg * W1", "")
+        ),
     },
     {
-        # the seed's softmax: np.exp of the raw scores overflows (or underflows to 0/0) on large scores
+        # the seed's softmax: np.exp of raw scores overflows (or gives 0/0) on large scores
         "name": "mlp_step_softmax_without_max_shift",
         "cell": "mlp_step",
         "fails": ["test_mlp_step_stable"],
@@ -158,7 +167,9 @@ def relu_derivative(x):
         "name": "mlp_step_no_update",
         "cell": "mlp_step",
         "fails": ["test_mlp_step_shapes", "test_mlp_step_relu", "test_mlp_step_sigmoid"],
-        "source": _mlp_step(update=_UPDATE.replace("        params[key] -= lr * grad\n", "        pass\n")),
+        "source": _mlp_step(
+            update=_UPDATE.replace("        params[key] -= lr * grad\n", "        pass\n")
+        ),
     },
     {
         # the ReLU mask taken with >= 0 on the output h (always true): no mask at all
@@ -208,7 +219,7 @@ def gradient_magnitude(dW):
         "fails": ["test_dead_fraction"],
         "source": '''
 def dead_fraction(hidden):
-    """Fraction of units (columns of `hidden`, shape (batch, units)) that are 0 for every example."""
+    """Fraction of units (columns of `hidden`, shape (batch, units)) that are 0 for all examples."""
     hidden = np.asarray(hidden)
     if hidden.ndim != 2:
         raise ValueError(f"hidden must be 2-D (batch, units), received shape {hidden.shape}")
@@ -222,7 +233,7 @@ def dead_fraction(hidden):
         "fails": ["test_dead_fraction"],
         "source": '''
 def dead_fraction(hidden):
-    """Fraction of units (columns of `hidden`, shape (batch, units)) that are 0 for every example."""
+    """Fraction of units (columns of `hidden`, shape (batch, units)) that are 0 for all examples."""
     hidden = np.asarray(hidden)
     if hidden.ndim != 2:
         raise ValueError(f"hidden must be 2-D (batch, units), received shape {hidden.shape}")
@@ -236,7 +247,7 @@ def dead_fraction(hidden):
         "fails": ["test_dead_fraction"],
         "source": '''
 def dead_fraction(hidden):
-    """Fraction of units (columns of `hidden`, shape (batch, units)) that are 0 for every example."""
+    """Fraction of units (columns of `hidden`, shape (batch, units)) that are 0 for all examples."""
     hidden = np.asarray(hidden)
     if hidden.ndim != 2:
         raise ValueError(f"hidden must be 2-D (batch, units), received shape {hidden.shape}")

@@ -8,7 +8,7 @@ MUTANTS = [
         "fails": ["test_xavier_uniform_"],
         "source": '''
 def xavier_uniform_(weight, gain=1.0, generator=None):
-    """Fill the 2-D tensor `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
+    """Fill `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     if weight.dim() != 2:
         raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
     fan_out, fan_in = weight.shape
@@ -24,7 +24,7 @@ def xavier_uniform_(weight, gain=1.0, generator=None):
         "fails": ["test_xavier_uniform_"],
         "source": '''
 def xavier_uniform_(weight, gain=1.0, generator=None):
-    """Fill the 2-D tensor `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
+    """Fill `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     if weight.dim() != 2:
         raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
     fan_out, fan_in = weight.shape
@@ -40,7 +40,7 @@ def xavier_uniform_(weight, gain=1.0, generator=None):
         "fails": ["test_xavier_uniform_"],
         "source": '''
 def xavier_uniform_(weight, gain=1.0, generator=None):
-    """Fill the 2-D tensor `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
+    """Fill `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     if weight.dim() != 2:
         raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
     fan_in = weight.shape[1]
@@ -56,7 +56,7 @@ def xavier_uniform_(weight, gain=1.0, generator=None):
         "fails": ["test_xavier_uniform_"],
         "source": '''
 def xavier_uniform_(weight, gain=1.0, generator=None):
-    """Fill the 2-D tensor `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
+    """Fill `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     if weight.dim() != 2:
         raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
     return torch.nn.init.xavier_uniform_(weight, gain=gain, generator=generator)
@@ -68,7 +68,7 @@ def xavier_uniform_(weight, gain=1.0, generator=None):
         "fails": ["test_xavier_uniform_inplace"],
         "source": '''
 def xavier_uniform_(weight, gain=1.0, generator=None):
-    """Fill the 2-D tensor `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
+    """Fill `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     if weight.dim() != 2:
         raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
     fan_out, fan_in = weight.shape
@@ -84,7 +84,7 @@ def xavier_uniform_(weight, gain=1.0, generator=None):
         "fails": ["test_xavier_uniform_inplace"],
         "source": '''
 def xavier_uniform_(weight, gain=1.0, generator=None):
-    """Fill the 2-D tensor `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
+    """Fill `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     if weight.dim() != 2:
         raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
     fan_out, fan_in = weight.shape
@@ -103,7 +103,7 @@ def kaiming_normal_(weight, nonlinearity="relu", generator=None):
     """Fill the 2-D tensor `weight` in place from N(0, std^2), std = gain / sqrt(fan_in)."""
     gains = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0)}
     if nonlinearity not in gains:
-        raise ValueError(f"nonlinearity: expected one of {sorted(gains)}, received {nonlinearity!r}.")
+        raise ValueError(f"nonlinearity: expected one of {sorted(gains)}, got {nonlinearity!r}")
     if weight.dim() != 2:
         raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
     fan_in = weight.shape[0]  # wrong: that is fan_out for PyTorch's (out, in) layout
@@ -122,7 +122,7 @@ def kaiming_normal_(weight, nonlinearity="relu", generator=None):
     """Fill the 2-D tensor `weight` in place from N(0, std^2), std = gain / sqrt(fan_in)."""
     gains = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": 1.0}
     if nonlinearity not in gains:
-        raise ValueError(f"nonlinearity: expected one of {sorted(gains)}, received {nonlinearity!r}.")
+        raise ValueError(f"nonlinearity: expected one of {sorted(gains)}, got {nonlinearity!r}")
     if weight.dim() != 2:
         raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
     fan_in = weight.shape[1]
@@ -140,7 +140,7 @@ def kaiming_normal_(weight, nonlinearity="relu", generator=None):
 def kaiming_normal_(weight, nonlinearity="relu", generator=None):
     """Fill the 2-D tensor `weight` in place from N(0, std^2), std = gain / sqrt(fan_in)."""
     if nonlinearity not in ("linear", "sigmoid", "tanh", "relu"):
-        raise ValueError(f"nonlinearity: expected linear, sigmoid, tanh or relu, received {nonlinearity!r}.")
+        raise ValueError(f"nonlinearity: unknown {nonlinearity!r}")
     if weight.dim() != 2:
         raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
     gain = math.sqrt(2.0) if nonlinearity == "relu" else 1.0
@@ -159,7 +159,7 @@ def kaiming_normal_(weight, nonlinearity="relu", generator=None):
     """Fill the 2-D tensor `weight` in place from N(0, std^2), std = gain / sqrt(fan_in)."""
     gains = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0)}
     if nonlinearity not in gains:
-        raise ValueError(f"nonlinearity: expected one of {sorted(gains)}, received {nonlinearity!r}.")
+        raise ValueError(f"nonlinearity: expected one of {sorted(gains)}, got {nonlinearity!r}")
     if weight.dim() != 2:
         raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
     std = gains[nonlinearity] / math.sqrt(weight.shape[1])
@@ -176,7 +176,7 @@ def kaiming_normal_(weight, nonlinearity="relu", generator=None):
         "source": '''
 def kaiming_normal_(weight, nonlinearity="relu", generator=None):
     """Fill the 2-D tensor `weight` in place from N(0, std^2), std = gain / sqrt(fan_in)."""
-    gain = math.sqrt(2.0) if nonlinearity == "relu" else (5.0 / 3.0 if nonlinearity == "tanh" else 1.0)
+    gain = {"relu": math.sqrt(2.0), "tanh": 5.0 / 3.0}.get(nonlinearity, 1.0)
     std = gain / math.sqrt(weight.shape[-1])
     with torch.no_grad():
         weight.normal_(0.0, std, generator=generator)
