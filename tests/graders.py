@@ -143,37 +143,46 @@ def strip_solution_markers(source: str) -> str:
     return "\n".join(lines)
 
 
-def block_lines(source: str, begin: str, end: str) -> tuple[list[str], list[str]]:
-    """(lines inside begin/end blocks, lines outside), stripped and non-empty."""
-    inside, outside, depth = [], [], 0
+def _hidden_and_shown(source: str) -> tuple[list[str], list[str]]:
+    """(lines inside a solution or hidden-test block, lines outside both), stripped."""
+    hidden, shown, depth = [], [], 0
     for raw in source.splitlines():
         line = raw.strip()
-        if line == begin:
+        if line in (SOLUTION_MARKERS[0], HIDDEN_MARKERS[0]):
             depth += 1
-        elif line == end:
+        elif line in (SOLUTION_MARKERS[1], HIDDEN_MARKERS[1]):
             depth = max(depth - 1, 0)
         elif line:
-            (inside if depth else outside).append(line)
-    return inside, outside
+            (hidden if depth else shown).append(line)
+    return hidden, shown
 
 
 def secret_lines(source_nb: nbformat.NotebookNode) -> dict[str, set[str]]:
-    """Per grade_id, the lines of solutions, hidden tests and model answers that appear nowhere
-    else in the source notebook (so they must not appear in the release)."""
+    """Per grade_id, the lines of solutions, hidden tests and model answers that the student is
+    shown nowhere else in the source notebook (so no release line may equal one of them).
+
+    A line that also stands outside every hidden block (a visible test's ``)``, a ``with
+    torch.no_grad():`` the student sees anyway) is public, not secret.
+    """
     public: set[str] = set()
     secret: dict[str, set[str]] = {}
     for cell in source_nb.cells:
         if is_written(cell):
             secret[grade_id(cell)] = {ln.strip() for ln in cell.source.splitlines() if ln.strip()}
             continue
-        inside_s, outside_s = block_lines(cell.source, *SOLUTION_MARKERS)
-        inside_h, _ = block_lines(cell.source, *HIDDEN_MARKERS)
-        hidden_outside = [ln for ln in outside_s if ln not in inside_h]
-        public.update(hidden_outside)
-        hidden = set(inside_s) | set(inside_h)
+        hidden, shown = _hidden_and_shown(cell.source)
+        public.update(shown)
         if hidden:
-            secret[grade_id(cell) or f"cell {cell.get('id')}"] = hidden
+            secret[grade_id(cell) or f"cell {cell.get('id')}"] = set(hidden)
     return {k: v - public for k, v in secret.items()}
+
+
+def release_leaks(source_nb: nbformat.NotebookNode, release_nb: nbformat.NotebookNode
+                  ) -> dict[str, list[str]]:
+    """Per grade_id, the secret lines (see :func:`secret_lines`) that a release line equals."""
+    shown = {ln.strip() for cell in release_nb.cells for ln in cell.source.splitlines()}
+    leaks = {gid: sorted(lines & shown) for gid, lines in secret_lines(source_nb).items()}
+    return {gid: lines for gid, lines in leaks.items() if lines}
 
 
 # ---------------------------------------------------------------------------------------------

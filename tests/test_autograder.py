@@ -43,7 +43,7 @@ from graders import (
     is_test,
     load_mutants,
     mutant_bank_problems,
-    secret_lines,
+    release_leaks,
 )
 
 ASSIGNMENTS = discover_assignments()
@@ -125,6 +125,34 @@ def test_generate_assignment_succeeds(graded, assignment):
     _ready(g)
 
 
+def test_leak_check_finds_secret_lines_and_ignores_public_ones():
+    """The release check flags a solution or hidden-test line that reaches the release, and
+    not a line (like a closing bracket) that the student is shown anyway."""
+    import nbformat
+
+    meta = {"nbgrader": {"grade_id": "test_f", "grade": True, "solution": False,
+                         "locked": True, "points": 1, "schema_version": 3}}
+    source = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n"
+                                  "    ### END SOLUTION", metadata={"nbgrader": {
+                                      "grade_id": "f", "solution": True, "grade": False,
+                                      "locked": False, "schema_version": 3}}),
+        nbformat.v4.new_code_cell('"""Check f."""\nassert f(\n    1\n) == 2\n'
+                                  "### BEGIN HIDDEN TESTS\nassert f(\n    3\n) == 6\n"
+                                  "### END HIDDEN TESTS", metadata=meta),
+    ])
+    clean = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("def f(x):\n    raise NotImplementedError()"),
+        nbformat.v4.new_code_cell('"""Check f."""\nassert f(\n    1\n) == 2\n'),
+    ])
+    assert release_leaks(source, clean) == {}
+    leaky = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("def f(x):\n    return 2 * x"),
+        nbformat.v4.new_code_cell('"""Check f."""\nassert f(\n    3\n) == 6\n'),
+    ])
+    assert release_leaks(source, leaky) == {"f": ["return 2 * x"], "test_f": [") == 6", "3"]}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
 def test_release_holds_no_solution_or_hidden_test(graded, assignment):
@@ -132,12 +160,7 @@ def test_release_holds_no_solution_or_hidden_test(graded, assignment):
     text = json.dumps([c.source for c in g.release.cells])
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         assert marker not in text, f"the release still contains '{marker}'"
-    sources = [c.source for c in g.release.cells]
-    leaks = {
-        gid: sorted(line for line in lines if any(line in s for s in sources))
-        for gid, lines in secret_lines(g.source).items()
-    }
-    leaks = {gid: lines for gid, lines in leaks.items() if lines}
+    leaks = release_leaks(g.source, g.release)
     assert not leaks, f"solution / hidden-test / model-answer lines in the release: {leaks}"
     for cell in g.release.cells:
         if is_answer(cell):
