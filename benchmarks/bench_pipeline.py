@@ -59,7 +59,12 @@ def build_book(book: Path, output: Path, config: Path, *, all_pages: bool) -> di
 def bench_book(work: Path, book: Path) -> dict:
     """Cold, cached and incremental builds with a private execution cache."""
     own = book / "_config.yml"
-    config = yaml.safe_load((own if own.exists() else REPO / "_config.yml").read_text())
+    original = own if own.exists() else REPO / "_config.yml"
+    config = yaml.safe_load(original.read_text())
+    # The copy lives elsewhere: local Sphinx extensions are found relative to the original.
+    extensions = config.get("sphinx", {}).get("local_extensions") or {}
+    for name, path in extensions.items():
+        extensions[name] = str((original.parent / path).resolve())
     config.setdefault("execute", {})["cache"] = str(work / "jupyter_cache")
     config_path = work / "_config.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
