@@ -55,6 +55,20 @@ def _model_dtype(model: nn.Module) -> torch.dtype:
     return torch.get_default_dtype()
 
 
+def _weights_and_data(
+    model: nn.Module, X: torch.Tensor, y: torch.Tensor
+) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    """The weights of the model's ``nn.Linear`` layers (input to output), and ``X`` and a
+    floating-point ``y`` cast to the model's dtype. Shared by gradient_norms and train."""
+    layers = linear_layers(model)
+    if not layers:
+        raise ValueError("model must contain at least one torch.nn.Linear layer, found none.")
+    dtype = _model_dtype(model)
+    if y.is_floating_point():
+        y = y.to(dtype)
+    return [layer.weight for layer in layers], X.to(dtype), y
+
+
 def gradient_norms(model: nn.Module, X: Any, y: Any, loss: str = "cross_entropy") -> list[float]:
     """The Frobenius norm of ``dL/dW`` for every ``nn.Linear`` weight, input to output.
 
@@ -92,14 +106,7 @@ def gradient_norms(model: nn.Module, X: Any, y: Any, loss: str = "cross_entropy"
     """
     check_module(model)
     X, y, loss = prepare_data(X, y, loss)
-    layers = linear_layers(model)
-    if not layers:
-        raise ValueError("model must contain at least one torch.nn.Linear layer, found none.")
-    dtype = _model_dtype(model)
-    X = X.to(dtype)
-    if y.is_floating_point():
-        y = y.to(dtype)
-    weights = [layer.weight for layer in layers]
+    weights, X, y = _weights_and_data(model, X, y)
     # _preserved restores the train/eval mode and BatchNorm's running statistics afterwards.
     with _preserved(model), torch.enable_grad():
         output = model(X)
@@ -109,7 +116,7 @@ def gradient_norms(model: nn.Module, X: Any, y: Any, loss: str = "cross_entropy"
         grads = torch.autograd.grad(value, weights, allow_unused=True)
     # a layer the loss does not depend on (allow_unused) has a zero gradient
     norms = [
-        torch.zeros((), dtype=dtype) if g is None else torch.linalg.vector_norm(g) for g in grads
+        torch.zeros((), dtype=X.dtype) if g is None else torch.linalg.vector_norm(g) for g in grads
     ]
     return torch.stack(norms).tolist()
 

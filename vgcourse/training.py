@@ -30,7 +30,7 @@ from torch import nn
 
 from ._losses import accuracy, check_output, compute_loss, prepare_data
 from ._validation import check_choice, check_float, check_int, check_module
-from .diagnostics import _model_dtype
+from .diagnostics import _weights_and_data
 from .models import linear_layers
 
 __all__ = ["OPTIMIZERS", "History", "train"]
@@ -215,14 +215,7 @@ def train(
         raise TypeError(f"progress must be a bool, received {progress!r}.")
     on_nonfinite = check_choice(on_nonfinite, "on_nonfinite", ("raise", "stop"))
 
-    layers = linear_layers(model)
-    if not layers:
-        raise ValueError("model must contain at least one torch.nn.Linear layer, found none.")
-    dtype = _model_dtype(model)
-    X = X.to(dtype)
-    if y.is_floating_point():
-        y = y.to(dtype)
-    weights = [layer.weight for layer in layers]
+    weights, X, y = _weights_and_data(model, X, y)
     opt = _make_optimizer(optimizer, model, lr, weight_decay, momentum)
     model.train()
 
