@@ -203,9 +203,41 @@ def load_mutants(bank: Path) -> list[dict]:
     out = []
     for m in mutants:
         m = dict(m)
-        m["source"] = textwrap.dedent(m.get("source", "")).strip()
+        if "source" in m:
+            m["source"] = textwrap.dedent(m["source"]).strip()
         out.append(m)
     return out
+
+
+def apply_mutant(mutant: dict, solution: str) -> str:
+    """The answer cell a mutant makes from the solution cell's source (markers stripped).
+
+    A mutant either names its edits, ``"replace": [(old, new), ...]``, applied in order, each
+    ``old`` required to occur exactly once in the cell as it stands; or, for a real rewrite,
+    gives the whole cell as ``"source"``.
+    """
+    if "source" in mutant:
+        if "replace" in mutant:
+            raise ValueError(f"mutant {mutant.get('name')!r}: give 'replace' or 'source', not both")
+        return mutant["source"]
+    edits = mutant.get("replace")
+    if not isinstance(edits, list | tuple) or not edits:
+        raise ValueError(
+            f"mutant {mutant.get('name')!r}: 'replace' must be a non-empty list of (old, new) "
+            f"pairs, got {edits!r}"
+        )
+    text = solution
+    for old, new in edits:
+        count = text.count(old)
+        if count != 1:
+            raise ValueError(
+                f"mutant {mutant.get('name')!r}: the text to replace {old!r} occurs {count} times "
+                f"in cell {mutant.get('cell')!r} (expected exactly once)"
+            )
+        text = text.replace(old, new)
+    if text == solution:
+        raise ValueError(f"mutant {mutant.get('name')!r}: its edits leave the solution unchanged")
+    return text
 
 
 def mutant_bank_problems(assignment: Assignment) -> list[str]:
@@ -216,6 +248,9 @@ def mutant_bank_problems(assignment: Assignment) -> list[str]:
         return [f"{type(err).__name__}: {err}"]
     nb = read_notebook(assignment.notebook)
     answers = [grade_id(c) for c in nb.cells if is_answer(c)]
+    solution_sources = {
+        grade_id(c): strip_solution_markers(c.source) for c in nb.cells if is_answer(c)
+    }
     tests = {grade_id(c) for c in nb.cells if is_test(c)}
     problems = []
     names = [m.get("name") for m in mutants]
@@ -238,8 +273,12 @@ def mutant_bank_problems(assignment: Assignment) -> list[str]:
                 for f in fails
                 if f not in tests
             ]
-        if not m["source"]:
-            problems.append(f"mutant {name!r}: empty source")
+        if m.get("cell") in answers:
+            try:
+                if not apply_mutant(m, solution_sources[m["cell"]]).strip():
+                    problems.append(f"mutant {name!r}: empty source")
+            except ValueError as err:
+                problems.append(str(err))
     for answer in answers:
         n = sum(m.get("cell") == answer for m in mutants)
         if n < 2:
@@ -281,8 +320,13 @@ def build_submissions(source: nbformat.NotebookNode, release: nbformat.NotebookN
     subs[SOLUTION_AGAIN] = copy.deepcopy(full)
     subs[BLANK] = copy.deepcopy(release)
 
+    solutions = {
+        grade_id(c): strip_solution_markers(c.source) for c in source.cells if is_answer(c)
+    }
     for m in mutants:
-        subs[f"mutant_{m['name']}"] = solved(release, source, {m["cell"]: m["source"]})
+        subs[f"mutant_{m['name']}"] = solved(
+            release, source, {m["cell"]: apply_mutant(m, solutions[m["cell"]])}
+        )
 
     raises = copy.deepcopy(full)
     first_answer = next(i for i, c in enumerate(raises.cells) if is_answer(c))

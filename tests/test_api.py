@@ -27,6 +27,7 @@ MODULES = [
     "vgcourse.training",
     "vgcourse.plots",
     "vgcourse.grading",
+    "vgcourse.claims",
 ]
 
 EXPECTED_ALL = [
@@ -34,6 +35,7 @@ EXPECTED_ALL = [
     "INIT_SCHEMES",
     "OPTIMIZERS",
     "Activation",
+    "ClaimError",
     "History",
     "LayerStats",
     "__version__",
@@ -43,6 +45,7 @@ EXPECTED_ALL = [
     "check_finite",
     "check_shape",
     "check_type",
+    "claim",
     "get_activation",
     "gradient_norms",
     "init_weights",

@@ -5,7 +5,8 @@ derivatives (:mod:`vgcourse.activations`), toy data sets (:mod:`vgcourse.data`),
 perceptrons and their initializations (:mod:`vgcourse.models`), gradient and activation
 diagnostics (:mod:`vgcourse.diagnostics`), a small training loop (:mod:`vgcourse.training`),
 plots (:mod:`vgcourse.plots`) and the checks of the autograded exercises
-(:mod:`vgcourse.grading`).
+(:mod:`vgcourse.grading`), and the claims a chapter checks
+against its own numbers (:mod:`vgcourse.claims`).
 
 Examples
 --------
@@ -19,6 +20,7 @@ Examples
 from typing import TYPE_CHECKING, Any
 
 from .activations import ACTIVATION_NAMES, Activation, get_activation
+from .claims import ClaimError, claim
 from .data import make_circles, make_spiral
 from .diagnostics import LayerStats, activation_stats, gradient_norms
 from .grading import check_close, check_equal, check_finite, check_shape, check_type
@@ -51,6 +53,7 @@ __all__ = [
     "INIT_SCHEMES",
     "OPTIMIZERS",
     "Activation",
+    "ClaimError",
     "History",
     "LayerStats",
     "__version__",
@@ -60,6 +63,7 @@ __all__ = [
     "check_finite",
     "check_shape",
     "check_type",
+    "claim",
     "get_activation",
     "gradient_norms",
     "init_weights",
