@@ -31,22 +31,30 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from coursekit import assignments as ck
+from coursekit.cells import grade_id, is_test, points, read_notebook
+from coursekit.nbgrader_cli import (
+    bin_dir,
+    make_course,
+    read_scores,
+    run_nbgrader,
+    venv_env,
+    write_submission,
+)
+from coursekit.submissions import solved
 
-import graders  # noqa: E402  (tests/graders.py: the autograder harness)
+REPO = Path(__file__).resolve().parents[1]
 
 RESULTS = REPO / "benchmarks" / "results" / "bench_pipeline.json"
 
 
 def build_book(book: Path, output: Path, config: Path, *, all_pages: bool) -> dict:
-    jb = Path(sys.executable).parent / "jupyter-book"
+    jb = bin_dir() / "jupyter-book"
     command = [str(jb), "build", str(book), "-W", "-n", "--keep-going",
                "--path-output", str(output), "--config", str(config)]
     if all_pages:
         command.insert(3, "--all")
-    env = dict(os.environ, PATH=f"{jb.parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               JUPYTER_PLATFORM_DIRS="1")
+    env = venv_env()
     start = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=3600)
@@ -83,7 +91,8 @@ def bench_book(work: Path, book: Path) -> dict:
 
 def bench_autograde(work: Path, students: int, only: list[str] | None) -> dict:
     """One autograde per assignment for N students who submitted the solution."""
-    everything = graders.discover_assignments()
+    course_assignments = ck.discover_assignments()
+    everything = ck.discover_assignments(ck.FIXTURE_SOURCE_ROOT) + course_assignments
     if only:  # any of them, the test fixture included
         assignments = [a for a in everything if a.name in only]
         if len(assignments) != len(set(only)):
@@ -91,30 +100,28 @@ def bench_autograde(work: Path, students: int, only: list[str] | None) -> dict:
             raise SystemExit(f"--assignment: unknown {unknown}; "
                              f"expected some of {[a.name for a in everything]}")
     else:  # the course's assignments; the fixture when there is none yet
-        assignments = [a for a in everything if a.source_dir.parent == graders.SOURCE_ROOT]
-        assignments = assignments or everything
+        assignments = course_assignments or everything
     out = {}
     for a in assignments:
-        course = graders.make_course(work / a.name, a, loop_timeout_s=None)  # real config
+        course = make_course(work / a.name, a, loop_timeout_s=None)  # real config
         t0 = time.perf_counter()
-        gen = graders.nbgrader(["generate_assignment", a.name, "--force"], course)
+        gen = run_nbgrader(["generate_assignment", a.name, "--force"], course)
         gen_s = time.perf_counter() - t0
         if gen.returncode != 0:
             out[a.name] = {"error": "generate_assignment failed",
                            "log": (gen.stdout + gen.stderr)[-2000:]}
             continue
-        source = graders.read_notebook(a.notebook)
-        release = graders.read_notebook(course / "release" / a.name / a.notebook.name)
-        solved = graders.solved(release, source)
+        source = read_notebook(a.notebook)
+        release = read_notebook(course / "release" / a.name / a.notebook.name)
+        solution = solved(release, source)
         for i in range(students):
-            graders.write_submission(course, f"student{i:02d}", a.name, a.notebook.name,
-                                     solved, data_from=a.source_dir)
+            write_submission(course, f"student{i:02d}", a.name, a.notebook.name,
+                             solution, data_from=a.source_dir)
         t0 = time.perf_counter()
-        done = graders.nbgrader(["autograde", a.name, "--create"], course)
+        done = run_nbgrader(["autograde", a.name, "--create"], course)
         seconds = time.perf_counter() - t0
-        scores = graders.read_scores(course, a.name)
-        tests = {graders.grade_id(c): float(graders.nbmeta(c)["points"])
-                 for c in source.cells if graders.is_test(c)}
+        scores = read_scores(course, a.name)
+        tests = {grade_id(c): points(c) for c in source.cells if is_test(c)}
         full = all(
             sum(cells[t][0] or 0.0 for t in tests) == sum(tests.values())
             for cells in scores.values()

@@ -8,14 +8,14 @@ browser tests). If the build fails, every test that needs it errors with the bui
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from coursekit.nbgrader_cli import bin_dir, venv_env
 
 REPO = Path(__file__).resolve().parents[1]
 #: The whole book must build well within this (five chapters of under 60 s each, plus Sphinx).
@@ -35,11 +35,10 @@ class BookBuild:
 def jupyter_book_build(source: Path, output: Path, *extra: str,
                        limit_s: int = BOOK_BUILD_LIMIT_S) -> BookBuild:
     """Run ``jupyter-book build SOURCE --all -W -n --keep-going --path-output OUTPUT``."""
-    jb = Path(sys.executable).parent / "jupyter-book"
+    jb = bin_dir() / "jupyter-book"
     command = [str(jb), "build", str(source), "--all", "-W", "-n", "--keep-going",
                "--path-output", str(output), *extra]
-    env = dict(os.environ, PATH=f"{jb.parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               JUPYTER_PLATFORM_DIRS="1")
+    env = venv_env()
     start = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=limit_s)
@@ -66,8 +65,7 @@ def built_book(book_build: BookBuild) -> Path:
 
 def pytest_terminal_summary(terminalreporter):
     """Print how long each assignment's autograde batch took (tests/test_autograder.py)."""
-    graders = sys.modules.get("graders")
-    timings = getattr(graders, "TIMINGS", None)
+    from graders import TIMINGS as timings
     if not timings:
         return
     terminalreporter.section("autograde time per assignment")

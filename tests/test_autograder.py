@@ -23,30 +23,32 @@ from __future__ import annotations
 import json
 
 import pytest
-from graders import (
+from graders import GradedCourse, assignments_under_test, grade_assignment
+
+from coursekit.cells import (
+    MISSING_CELL_NOTE,
+    grade_id,
+    is_answer,
+    is_test,
+    read_notebook,
+    release_leaks,
+)
+from coursekit.submissions import (
     BLANK,
     DELETED_ALL,
     DELETED_ONE,
     EDITED,
     INVALID,
     LOOP,
-    MISSING_CELL_NOTE,
     RAISES,
     SOLUTION,
     SOLUTION_AGAIN,
     SOURCE,
-    GradedCourse,
-    discover_assignments,
-    grade_assignment,
-    grade_id,
-    is_answer,
-    is_test,
     load_mutants,
     mutant_bank_problems,
-    release_leaks,
 )
 
-ASSIGNMENTS = discover_assignments()
+ASSIGNMENTS = assignments_under_test()
 IDS = [a.name for a in ASSIGNMENTS]
 
 
@@ -107,8 +109,6 @@ def test_mutant_bank_is_valid_and_covers_every_answer_cell(assignment):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
 def test_assignment_has_answer_and_test_cells(assignment):
-    from graders import read_notebook
-
     nb = read_notebook(assignment.notebook)
     assert any(is_answer(c) for c in nb.cells), "no autograded answer cell"
     assert any(is_test(c) for c in nb.cells), "no autograded test cell"

@@ -17,11 +17,12 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from graders import (
+from graders import assignments_under_test
+
+from coursekit.assignments import REPO, SOURCE_ROOT, misnamed_folders
+from coursekit.cells import (
     HIDDEN_MARKERS,
-    REPO,
     SOLUTION_MARKERS,
-    discover_assignments,
     grade_id,
     is_answer,
     is_test,
@@ -34,8 +35,16 @@ CHAPTERS = sorted(
     p for p in BOOK.glob("*.md")
     if re.match(r"\d\d_", p.name) or "{code-cell}" in p.read_text(encoding="utf-8")
 )
-NOTEBOOKS = [a.notebook for a in discover_assignments()]
+NOTEBOOKS = [a.notebook for a in assignments_under_test()]
 READABLE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a function or class name
+
+
+def test_every_notebook_folder_is_an_assignment():
+    """A folder of exercises/source/ with notebooks but no <folder>.ipynb would be skipped."""
+    assert not misnamed_folders(SOURCE_ROOT), (
+        "each assignment is exercises/source/<name>/<name>.ipynb; these folders are not: "
+        f"{[d.name for d in misnamed_folders(SOURCE_ROOT)]}"
+    )
 
 
 def _front_matter(path: Path) -> dict:

@@ -1,7 +1,8 @@
 """Mutants name the edit they make to the solution cell; a stale edit fails loudly."""
 
 import pytest
-from graders import apply_mutant
+
+from coursekit.submissions import apply_mutant
 
 SOLUTION = 'def f(x):\n    """Doc."""\n    return x * 2\n'
 

@@ -1,9 +1,10 @@
 """What the built book publishes: student versions of the assignments, notebook downloads, MathJax.
 
 Uses the session's single book build (the ``built_book`` fixture of ``tests/conftest.py``,
-the path of ``_build/html``). The reference for "what must not leak" is computed here from the
-instructors' source notebooks in ``exercises/source/``, independently of the extension that
-generates the releases (``book/_ext/vgcourse_publish.py``).
+the path of ``_build/html``). What a marker is comes from ``coursekit.cells.LEAK_MARKERS`` (the
+vocabulary); which lines are secret is computed here from the instructors' source notebooks in
+``exercises/source/``, independently of ``coursekit.cells.secret_lines`` and of the extension
+that generates the releases (``book/_ext/vgcourse_releases.py``).
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ import nbformat
 import pytest
 import yaml
 
+from coursekit.assignments import discover_assignments
+from coursekit.cells import LEAK_MARKERS
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 SOURCES = ROOT / "exercises" / "source"
 
-#: nbgrader's region markers (as its ClearSolutions / ClearHiddenTests / ClearMarkScheme see them)
-MARKER = re.compile(
-    r"#+\s*(BEGIN|END)\s+(SOLUTION|HIDDEN TESTS)|=+\s*(BEGIN|END)\s+MARK SCHEME\s*=+"
-)
 #: A secret line shorter than this (after collapsing whitespace) is too generic to look for.
 MIN_SECRET_CHARS = 20
 #: Files in the HTML output that are text (everything else is an image, a font or a zip).
@@ -37,9 +37,7 @@ def _norm(line: str) -> str:
 
 
 def assignments() -> list[str]:
-    if not SOURCES.is_dir():
-        return []
-    return sorted(d.name for d in SOURCES.iterdir() if (d / f"{d.name}.ipynb").is_file())
+    return [a.name for a in discover_assignments(SOURCES)]
 
 
 def chapters() -> list[str]:
@@ -172,7 +170,7 @@ def test_no_published_file_contains_solutions_or_hidden_tests(published: dict[Pa
     chapters_text = "\n".join(_norm(md.read_text()) for md in BOOK.glob("*.md"))
     leaks = []
     for path, text in published.items():
-        found = MARKER.search(text)
+        found = LEAK_MARKERS.search(text)
         if found:
             leaks.append(f"{path.name}: contains the nbgrader marker {found.group(0)!r}")
     for name in assignments():

@@ -1,0 +1,231 @@
+"""The submissions the autograder is tested with: broken cases and mutant banks.
+
+Every assignment is graded with the same table of cases (:data:`CASES`, student id -> how that
+submission is made from the source notebook, its release and the full solution) plus one
+student per mutant of the assignment's mutant bank (format: CONTRIBUTING.md). A mutant names
+the edit it makes to one answer cell's solution (:func:`apply_mutant`); a whole new cell
+(``"source"``) is kept for real rewrites.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import re
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+
+from .assignments import Assignment
+from .cells import (
+    grade_id,
+    is_answer,
+    is_test,
+    is_written,
+    read_notebook,
+    solutions,
+    strip_solution_markers,
+)
+from .nbgrader_cli import LOOP_MARKER
+
+# The student ids of the cases.
+SOURCE = "source_notebook"
+SOLUTION = "solution"
+SOLUTION_AGAIN = "solution_again"
+BLANK = "blank_release"
+RAISES = "broken_raises"
+LOOP = "broken_infinite_loop"
+EDITED = "broken_edited_tests"
+DELETED_ONE = "broken_deleted_test"
+DELETED_ALL = "broken_deleted_all_tests"
+INVALID = "broken_invalid_json"
+
+Notebook = nbformat.NotebookNode
+
+
+def solved(release: Notebook, source: Notebook, replace: dict[str, str] | None = None) -> Notebook:
+    """The release with every answer and written cell filled from the source notebook, except
+    the cells in ``replace`` (grade_id -> new source)."""
+    replace = replace or {}
+    by_id = {grade_id(c): c for c in source.cells if grade_id(c)}
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if gid in replace:
+            cell.source = replace[gid]
+        elif gid and (is_answer(cell) or is_written(cell)):
+            cell.source = strip_solution_markers(by_id[gid].source)
+    return nb
+
+
+def _raises(source: Notebook, release: Notebook, full: Notebook) -> Notebook:
+    """The solution plus a scratch cell (no nbgrader metadata) that raises."""
+    nb = copy.deepcopy(full)
+    first_answer = next(i for i, c in enumerate(nb.cells) if is_answer(c))
+    nb.cells.insert(first_answer, nbformat.v4.new_code_cell(
+        'raise RuntimeError("a scratch cell the student left broken")'))
+    return nb
+
+
+def _loop(source: Notebook, release: Notebook, full: Notebook) -> Notebook:
+    """The solution whose first answer cell ends in ``while True: pass``."""
+    nb = copy.deepcopy(full)
+    cell = next(c for c in nb.cells if is_answer(c))
+    cell.source = cell.source + f"\n\nwhile True:  {LOOP_MARKER}\n    pass\n"
+    return nb
+
+
+def _edited(source: Notebook, release: Notebook, full: Notebook) -> Notebook:
+    """The blank release whose test cells were replaced by ``pass``."""
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        if is_test(cell):
+            cell.source = '"""Edited by the student."""\npass\n'
+    return nb
+
+
+def _deleted_one(source: Notebook, release: Notebook, full: Notebook) -> Notebook:
+    """The solution with its first test cell deleted."""
+    nb = copy.deepcopy(full)
+    del nb.cells[next(i for i, c in enumerate(nb.cells) if is_test(c))]
+    return nb
+
+
+def _deleted_all(source: Notebook, release: Notebook, full: Notebook) -> Notebook:
+    """The blank release with every test cell deleted."""
+    nb = copy.deepcopy(release)
+    nb.cells = [c for c in nb.cells if not is_test(c)]
+    return nb
+
+
+def _invalid(source: Notebook, release: Notebook, full: Notebook) -> str:
+    """The solution's file cut mid-way: not valid JSON."""
+    text = nbformat.writes(full)
+    return text[: len(text) // 2]
+
+
+#: student id -> (source, release, full solution) -> the submitted notebook (or file text).
+CASES: dict[str, Callable[[Notebook, Notebook, Notebook], Notebook | str]] = {
+    SOURCE: lambda source, release, full: copy.deepcopy(source),  # submitted as it is
+    SOLUTION: lambda source, release, full: copy.deepcopy(full),
+    SOLUTION_AGAIN: lambda source, release, full: copy.deepcopy(full),  # must grade the same
+    BLANK: lambda source, release, full: copy.deepcopy(release),
+    RAISES: _raises,
+    LOOP: _loop,
+    EDITED: _edited,
+    DELETED_ONE: _deleted_one,
+    DELETED_ALL: _deleted_all,
+    INVALID: _invalid,
+}
+
+
+def build_submissions(source: Notebook, release: Notebook,
+                      mutants: list[dict]) -> dict[str, Notebook | str]:
+    """Student id -> notebook (or raw file text): every case of :data:`CASES`, then one
+    ``mutant_<name>`` per mutant."""
+    full = solved(release, source)
+    subs = {student: make(source, release, full) for student, make in CASES.items()}
+    answers = solutions(source)
+    for m in mutants:
+        subs[f"mutant_{m['name']}"] = solved(
+            release, source, {m["cell"]: apply_mutant(m, answers[m["cell"]])}
+        )
+    return subs
+
+
+# ---------------------------------------------------------------------------------------------
+# Mutant banks
+# ---------------------------------------------------------------------------------------------
+def load_mutants(bank: Path) -> list[dict]:
+    """``MUTANTS`` of a mutant bank file, each with its ``source`` dedented and stripped."""
+    if not bank.exists():
+        raise FileNotFoundError(f"no mutant bank: {bank} is missing (format: CONTRIBUTING.md)")
+    spec = importlib.util.spec_from_file_location(f"mutants_{bank.stem}", bank)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    mutants = getattr(module, "MUTANTS", None)
+    if not isinstance(mutants, list):
+        raise TypeError(f"{bank}: MUTANTS must be a list of dicts, got {type(mutants).__name__}")
+    out = []
+    for m in mutants:
+        m = dict(m)
+        if "source" in m:
+            m["source"] = textwrap.dedent(m["source"]).strip()
+        out.append(m)
+    return out
+
+
+def apply_mutant(mutant: dict, solution: str) -> str:
+    """The answer cell a mutant makes from the solution cell's source (markers stripped).
+
+    A mutant either names its edits, ``"replace": [(old, new), ...]``, applied in order, each
+    ``old`` required to occur exactly once in the cell as it stands; or, for a real rewrite,
+    gives the whole cell as ``"source"``.
+    """
+    if "source" in mutant:
+        if "replace" in mutant:
+            raise ValueError(f"mutant {mutant.get('name')!r}: give 'replace' or 'source', not both")
+        return mutant["source"]
+    edits = mutant.get("replace")
+    if not isinstance(edits, list | tuple) or not edits:
+        raise ValueError(
+            f"mutant {mutant.get('name')!r}: 'replace' must be a non-empty list of (old, new) "
+            f"pairs, got {edits!r}"
+        )
+    text = solution
+    for old, new in edits:
+        count = text.count(old)
+        if count != 1:
+            raise ValueError(
+                f"mutant {mutant.get('name')!r}: the text to replace {old!r} occurs {count} times "
+                f"in cell {mutant.get('cell')!r} (expected exactly once)"
+            )
+        text = text.replace(old, new)
+    if text == solution:
+        raise ValueError(f"mutant {mutant.get('name')!r}: its edits leave the solution unchanged")
+    return text
+
+
+def _mutant_problems(m: dict, names: list, answers: dict[str, str], tests: set[str]) -> list[str]:
+    """What is wrong with one mutant of a bank."""
+    name, cell, fails = m.get("name"), m.get("cell"), m.get("fails")
+    problems = []
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]+", name):
+        problems.append(f"mutant name {name!r} is not [a-z0-9_]+")
+    if names.count(name) > 1:
+        problems.append(f"mutant name {name!r} is used more than once")
+    if cell not in answers:
+        problems.append(f"mutant {name!r}: cell {cell!r} is not an answer cell {list(answers)}")
+    if not isinstance(fails, list) or not fails:
+        problems.append(f"mutant {name!r}: 'fails' must list at least one test cell")
+    else:
+        problems += [f"mutant {name!r}: {f!r} in 'fails' is not a test cell {sorted(tests)}"
+                     for f in fails if f not in tests]
+    if cell in answers:
+        try:
+            if not apply_mutant(m, answers[cell]).strip():
+                problems.append(f"mutant {name!r}: empty source")
+        except ValueError as err:
+            problems.append(str(err))
+    return problems
+
+
+def mutant_bank_problems(assignment: Assignment) -> list[str]:
+    """Everything wrong with an assignment's mutant bank (empty when it is valid): names,
+    cells, ``fails``, edits that do not apply, answer cells with fewer than 2 mutants."""
+    try:
+        mutants = load_mutants(assignment.mutant_bank)
+    except Exception as err:  # noqa: BLE001 (reported as a test failure)
+        return [f"{type(err).__name__}: {err}"]
+    nb = read_notebook(assignment.notebook)
+    answers = solutions(nb)
+    tests = {grade_id(c) for c in nb.cells if is_test(c)}
+    names = [m.get("name") for m in mutants]
+    problems = [p for m in mutants for p in _mutant_problems(m, names, answers, tests)]
+    for answer in answers:
+        n = sum(m.get("cell") == answer for m in mutants)
+        if n < 2:
+            problems.append(f"answer cell {answer!r} has {n} mutant(s); at least 2 are required")
+    return sorted(set(problems), key=problems.index)
