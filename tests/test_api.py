@@ -39,6 +39,7 @@ EXPECTED_ALL = [
     "History",
     "LayerStats",
     "__version__",
+    "accuracy",
     "activation_stats",
     "check_close",
     "check_equal",

@@ -11,6 +11,7 @@ from torch import nn
 
 from vgcourse import (
     LayerStats,
+    accuracy,
     activation_stats,
     gradient_norms,
     linear_layers,
@@ -261,3 +262,26 @@ def test_activation_stats_bad_arguments():
         activation_stats(mlp([2, 3, 1]), torch.zeros(3))
     with pytest.raises(ValueError, match=r"X must hold only finite numbers"):
         activation_stats(mlp([2, 3, 1]), torch.tensor([[float("inf"), 0.0]]))
+
+
+def test_accuracy_matches_a_manual_count_in_eval_mode():
+    """accuracy() counts argmax / logit-sign hits itself, in eval mode, leaving the model as is."""
+    X, y = make_spiral(n_per_class=30, seed=1)
+    net = nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3))
+    net.train()
+    running = net[1].running_mean.clone()
+    net.eval()
+    with torch.no_grad():
+        expected = sum(int(net(X[i : i + 1]).argmax()) == int(y[i]) for i in range(len(y))) / len(y)
+    net.train()
+    assert accuracy(net, X, y) == pytest.approx(expected)
+    assert net.training and torch.equal(net[1].running_mean, running)
+
+    Xc, yc = make_circles(n_samples=100, seed=0)
+    lin = nn.Linear(2, 1)
+    with torch.no_grad():
+        logits = lin(Xc)[:, 0].tolist()
+    hits = sum((z > 0) == bool(t) for z, t in zip(logits, yc.tolist(), strict=True))
+    assert accuracy(lin, Xc, yc, loss="bce") == pytest.approx(hits / 100)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        accuracy(lin, Xc, yc, loss="hinge")

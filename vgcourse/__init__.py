@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .activations import ACTIVATION_NAMES, Activation, get_activation
 from .claims import ClaimError, claim
 from .data import make_circles, make_spiral
-from .diagnostics import LayerStats, activation_stats, gradient_norms
+from .diagnostics import LayerStats, accuracy, activation_stats, gradient_norms
 from .grading import check_close, check_equal, check_finite, check_shape, check_type
 from .models import INIT_SCHEMES, init_weights, linear_layers, mlp
 from .training import OPTIMIZERS, History, train
@@ -57,6 +57,7 @@ __all__ = [
     "History",
     "LayerStats",
     "__version__",
+    "accuracy",
     "activation_stats",
     "check_close",
     "check_equal",

@@ -17,56 +17,19 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from ._losses import accuracy as _batch_accuracy
 from ._losses import check_output, compute_loss, prepare_data
+from ._nets import capture_activations, model_dtype, preserved, weights_and_data
 from ._validation import as_float_tensor, check_module
-from .activations import Activation
-from .models import _activation_of, linear_layers
+from .models import linear_layers
 
-__all__ = ["LayerStats", "activation_stats", "gradient_norms"]
-
-
-@contextmanager
-def _preserved(model: nn.Module) -> Iterator[None]:
-    """Restore the training mode of every submodule and every buffer on exit."""
-    modes = [(m, m.training) for m in model.modules()]
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]
-    try:
-        yield
-    finally:
-        for m, mode in modes:
-            m.training = mode
-        with torch.no_grad():
-            for b, saved in buffers:
-                b.copy_(saved)
-
-
-def _model_dtype(model: nn.Module) -> torch.dtype:
-    for p in model.parameters():
-        if p.is_floating_point():
-            return p.dtype
-    return torch.get_default_dtype()
-
-
-def _weights_and_data(
-    model: nn.Module, X: torch.Tensor, y: torch.Tensor
-) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
-    """The weights of the model's ``nn.Linear`` layers (input to output), and ``X`` and a
-    floating-point ``y`` cast to the model's dtype. Shared by gradient_norms and train."""
-    layers = linear_layers(model)
-    if not layers:
-        raise ValueError("model must contain at least one torch.nn.Linear layer, found none.")
-    dtype = _model_dtype(model)
-    if y.is_floating_point():
-        y = y.to(dtype)
-    return [layer.weight for layer in layers], X.to(dtype), y
+__all__ = ["LayerStats", "accuracy", "activation_stats", "gradient_norms"]
 
 
 def gradient_norms(model: nn.Module, X: Any, y: Any, loss: str = "cross_entropy") -> list[float]:
@@ -106,9 +69,9 @@ def gradient_norms(model: nn.Module, X: Any, y: Any, loss: str = "cross_entropy"
     """
     check_module(model)
     X, y, loss = prepare_data(X, y, loss)
-    weights, X, y = _weights_and_data(model, X, y)
-    # _preserved restores the train/eval mode and BatchNorm's running statistics afterwards.
-    with _preserved(model), torch.enable_grad():
+    weights, X, y = weights_and_data(linear_layers(model), model, X, y)
+    # preserved restores the train/eval mode and BatchNorm's running statistics afterwards.
+    with preserved(model), torch.enable_grad():
         output = model(X)
         check_output(output, y, loss)
         value = compute_loss(output, y, loss)
@@ -119,6 +82,51 @@ def gradient_norms(model: nn.Module, X: Any, y: Any, loss: str = "cross_entropy"
         torch.zeros((), dtype=X.dtype) if g is None else torch.linalg.vector_norm(g) for g in grads
     ]
     return torch.stack(norms).tolist()
+
+
+def accuracy(model: nn.Module, X: Any, y: Any, loss: str = "cross_entropy") -> float:
+    """The fraction of ``X`` the model classifies correctly, in evaluation mode.
+
+    One forward pass under ``torch.no_grad()`` with the model in eval mode (BatchNorm uses its
+    running statistics); the mode and the buffers are restored afterwards. A prediction is
+    correct when the argmax of the outputs equals the label (``"cross_entropy"``), when
+    ``logit > 0`` equals the 0/1 label (``"bce"``), or when it lies within 0.5 of its target
+    (``"mse"``), as in :class:`vgcourse.training.History`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier (or regressor, for ``"mse"``).
+    X : torch.Tensor
+        Inputs ``(N, D)``, finite.
+    y : torch.Tensor
+        Targets, as for :func:`gradient_norms`.
+    loss : {"cross_entropy", "bce", "mse"}
+        What the outputs are.
+
+    Returns
+    -------
+    float
+        In ``[0, 1]``.
+
+    Examples
+    --------
+    >>> from vgcourse import make_spiral, mlp, train
+    >>> X, y = make_spiral(seed=0)
+    >>> net = mlp([2, 50, 50, 3], "relu", init="kaiming_normal", seed=0)
+    >>> before = accuracy(net, X, y)
+    >>> _ = train(net, X, y, steps=200, lr=0.5)
+    >>> accuracy(net, X, y) > before
+    True
+    """
+    check_module(model)
+    X, y, loss = prepare_data(X, y, loss)
+    dtype = model_dtype(model)
+    with preserved(model), torch.no_grad():
+        model.eval()
+        output = model(X.to(dtype))
+        check_output(output, y, loss)
+        return float(_batch_accuracy(output, y.to(dtype) if y.is_floating_point() else y, loss))
 
 
 @dataclass(frozen=True)
@@ -181,30 +189,13 @@ def activation_stats(model: nn.Module, X: Any) -> list[LayerStats]:
     ([1, 2], True)
     """
     check_module(model)
-    X = as_float_tensor(X, "X", ndim=2).to(_model_dtype(model))
-    found: list[tuple[nn.Module, Activation]] = [
-        (m, a) for m in model.modules() if (a := _activation_of(m)) is not None
-    ]
-    if not found:
+    X = as_float_tensor(X, "X", ndim=2).to(model_dtype(model))
+    records = capture_activations(model, X)
+    if records is None:
         raise ValueError(
             "model has no activation module to measure (expected nn.Sigmoid, nn.Tanh, "
             "nn.ReLU, nn.LeakyReLU(0.01), nn.ELU(1.0) or nn.Identity)."
         )
-    records: list[tuple[Activation, torch.Tensor, torch.Tensor]] = []
-    handles = []
-    for module, act in found:
-
-        def hook(_m: nn.Module, inputs: tuple[Any, ...], output: Any, act: Activation = act):
-            records.append((act, inputs[0].detach(), output.detach()))
-
-        handles.append(module.register_forward_hook(hook))
-    try:
-        with _preserved(model), torch.no_grad():
-            model(X)
-    finally:
-        for h in handles:
-            h.remove()
-
     stats = []
     for i, (act, pre, out) in enumerate(records, start=1):
         flat_out = out.reshape(out.shape[0], -1)

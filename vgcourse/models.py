@@ -24,8 +24,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._nets import activation_of
 from ._validation import check_choice, check_float, check_int, check_module, check_optional_seed
-from .activations import LEAKY_SLOPE, Activation, get_activation
+from .activations import Activation, get_activation
 
 __all__ = ["INIT_SCHEMES", "init_weights", "linear_layers", "mlp"]
 
@@ -57,26 +58,9 @@ def linear_layers(model: nn.Module) -> list[nn.Linear]:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
-def _activation_of(module: nn.Module) -> Activation | None:
-    """The course activation a module computes, or None for a module that is not one."""
-    if isinstance(module, nn.Identity):
-        return get_activation("linear")
-    if isinstance(module, nn.Sigmoid):
-        return get_activation("sigmoid")
-    if isinstance(module, nn.Tanh):
-        return get_activation("tanh")
-    if isinstance(module, nn.ReLU):
-        return get_activation("relu")
-    if isinstance(module, nn.LeakyReLU) and math.isclose(module.negative_slope, LEAKY_SLOPE):
-        return get_activation("leaky_relu")
-    if isinstance(module, nn.ELU) and module.alpha == 1.0:
-        return get_activation("elu")
-    return None
-
-
 def _model_activation(model: nn.Module) -> Activation:
     """The single hidden activation of ``model`` (``linear`` when it has none)."""
-    found = {a.name: a for m in model.modules() if (a := _activation_of(m)) is not None}
+    found = {a.name: a for m in model.modules() if (a := activation_of(m)) is not None}
     if not found:
         return get_activation("linear")
     if len(found) > 1:

@@ -22,10 +22,9 @@ import torch
 from matplotlib.axes import Axes
 from torch import nn
 
+from ._nets import capture_activations, model_dtype, preserved
 from ._validation import as_float_tensor, check_choice, check_float, check_int, check_module
 from .activations import Activation, get_activation
-from .diagnostics import _preserved
-from .models import _activation_of
 from .training import History
 
 __all__ = [
@@ -257,26 +256,11 @@ def plot_activation_histograms(
     check_module(model)
     bins = check_int(bins, "bins", minimum=1)
     X = as_float_tensor(X, "X", ndim=2)
-    outputs: list[tuple[str, torch.Tensor]] = []
-    handles = []
-    for m in model.modules():
-        act = _activation_of(m)
-        if act is None:
-            continue
-
-        def hook(_m: nn.Module, _inputs: Any, output: Any, name: str = act.name) -> None:
-            outputs.append((name, output.detach()))
-
-        handles.append(m.register_forward_hook(hook))
-    if not handles:
+    has_params = next(model.parameters(), None) is not None
+    records = capture_activations(model, X.to(model_dtype(model)) if has_params else X)
+    if records is None:
         raise ValueError("model has no activation module to plot.")
-    try:
-        dtype = next((p.dtype for p in model.parameters()), X.dtype)
-        with _preserved(model), torch.no_grad():
-            model(X.to(dtype))
-    finally:
-        for h in handles:
-            h.remove()
+    outputs = [(act.name, out) for act, _, out in records]
     ax = _axes(ax)
     for i, (name, out) in enumerate(outputs, start=1):
         ax.hist(
@@ -286,6 +270,27 @@ def plot_activation_histograms(
     ax.set_ylabel("count")
     ax.legend()
     return ax
+
+
+def _check_points(X: Any, y: Any) -> torch.Tensor:
+    """``X`` as a float tensor of 2-D points, checked against integer labels ``y``."""
+    X = as_float_tensor(X, "X", ndim=2)
+    if X.shape[1] != 2:
+        raise ValueError(f"X must have 2 columns (2-D inputs), received shape {tuple(X.shape)}.")
+    if not isinstance(y, torch.Tensor) or y.is_floating_point() or y.shape != (X.shape[0],):
+        raise ValueError(
+            f"y must be an integer tensor of shape ({X.shape[0]},), received "
+            f"{type(y).__name__} of shape {tuple(getattr(y, 'shape', ()))}."
+        )
+    return X
+
+
+def _eval_outputs(model: nn.Module, grid: torch.Tensor) -> torch.Tensor:
+    """The model's outputs on ``grid`` in eval mode (restored afterwards), without grad."""
+    dtype = model_dtype(model) if next(model.parameters(), None) is not None else torch.float32
+    with preserved(model), torch.no_grad():
+        model.eval()
+        return model(grid.to(dtype))
 
 
 def plot_decision_boundary(
@@ -334,14 +339,7 @@ def plot_decision_boundary(
     ('$x_1$', '$x_2$')
     """
     check_module(model)
-    X = as_float_tensor(X, "X", ndim=2)
-    if X.shape[1] != 2:
-        raise ValueError(f"X must have 2 columns (2-D inputs), received shape {tuple(X.shape)}.")
-    if not isinstance(y, torch.Tensor) or y.is_floating_point() or y.shape != (X.shape[0],):
-        raise ValueError(
-            f"y must be an integer tensor of shape ({X.shape[0]},), received "
-            f"{type(y).__name__} of shape {tuple(getattr(y, 'shape', ()))}."
-        )
+    X = _check_points(X, y)
     resolution = check_int(resolution, "resolution", minimum=2)
     margin = check_float(margin, "margin", minimum=0.0)
     x_np = X.double().numpy()
@@ -350,11 +348,7 @@ def plot_decision_boundary(
     gx, gy = np.meshgrid(
         np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
     )
-    grid = torch.from_numpy(np.c_[gx.ravel(), gy.ravel()])
-    dtype = next((p.dtype for p in model.parameters()), torch.float32)
-    with _preserved(model), torch.no_grad():
-        model.eval()
-        out = model(grid.to(dtype))
+    out = _eval_outputs(model, torch.from_numpy(np.c_[gx.ravel(), gy.ravel()]))
     pred = (out[:, 0] > 0).long() if out.shape[1] == 1 else out.argmax(dim=1)
     n_classes = int(max(int(y.max()) + 1, int(pred.max()) + 1, 2))
     levels = np.arange(n_classes + 1) - 0.5

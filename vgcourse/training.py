@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +30,8 @@ import torch
 from torch import nn
 
 from ._losses import accuracy, check_output, compute_loss, prepare_data
+from ._nets import weights_and_data
 from ._validation import check_choice, check_float, check_int, check_module
-from .diagnostics import _weights_and_data
 from .models import linear_layers
 
 __all__ = ["OPTIMIZERS", "History", "train"]
@@ -103,9 +104,11 @@ class History:
 
 
 def _make_optimizer(
-    name: str, model: nn.Module, lr: float, weight_decay: float, momentum: float
+    name: str, model: nn.Module, weights: list[torch.Tensor], lr: float, weight_decay: float,
+    momentum: float,
 ) -> torch.optim.Optimizer:
-    weight_ids = {id(layer.weight) for layer in linear_layers(model)}
+    """The optimizer, with weight decay on the ``nn.Linear`` ``weights`` only."""
+    weight_ids = {id(w) for w in weights}
     params = [p for p in model.parameters() if p.requires_grad]
     decayed = [p for p in params if id(p) in weight_ids]
     others = [p for p in params if id(p) not in weight_ids]
@@ -117,6 +120,109 @@ def _make_optimizer(
     if name == "adam":
         return torch.optim.Adam(groups, lr=lr)
     return torch.optim.RMSprop(groups, lr=lr, momentum=momentum)
+
+
+def _check_train_args(model: nn.Module, X: Any, y: Any, loss: str, **kw: Any) -> dict[str, Any]:
+    """The checked arguments of :func:`train` (``X``, ``y`` and ``loss`` prepared), by name."""
+    check_module(model)
+    X, y, loss = prepare_data(X, y, loss)
+    a = {"X": X, "y": y, "loss": loss}
+    a["steps"] = check_int(kw["steps"], "steps", minimum=1)
+    a["lr"] = check_float(kw["lr"], "lr", strictly_positive=True)
+    a["optimizer"] = check_choice(kw["optimizer"], "optimizer", OPTIMIZERS)
+    batch_size = kw["batch_size"]
+    a["batch_size"] = None if batch_size is None else check_int(batch_size, "batch_size",
+                                                                minimum=1)
+    a["weight_decay"] = check_float(kw["weight_decay"], "weight_decay", minimum=0.0)
+    a["momentum"] = check_float(kw["momentum"], "momentum", minimum=0.0, maximum=1.0,
+                                maximum_inclusive=False)
+    if a["optimizer"] == "adam" and a["momentum"] != 0.0:
+        raise ValueError(
+            "momentum must be 0 with optimizer='adam' (Adam has its own betas), "
+            f"received {a['momentum']}."
+        )
+    a["record_every"] = check_int(kw["record_every"], "record_every", minimum=1)
+    a["seed"] = check_int(kw["seed"], "seed", minimum=0)
+    a["on_nonfinite"] = check_choice(kw["on_nonfinite"], "on_nonfinite", ("raise", "stop"))
+    return a
+
+
+def _batches(X: torch.Tensor, y: torch.Tensor, batch_size: int | None,
+             generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless batches: all of ``(X, y)`` each time for ``batch_size=None`` (or >= N);
+    otherwise consecutive slices of a random permutation, drawn anew once all are used."""
+    n = X.shape[0]
+    if batch_size is None or batch_size >= n:
+        while True:
+            yield X, y
+    while True:
+        order = torch.randperm(n, generator=generator)
+        for position in range(0, n, batch_size):
+            index = order[position : position + batch_size]
+            yield X[index], y[index]
+
+
+class _Recorder:
+    """The rows of a :class:`History`, kept as tensors and stacked once at the end.
+
+    The only conversion in the loop is ``loss.item()`` (for the finiteness check, in
+    :func:`train`). ``torch._foreach_norm`` computes the norms of a list of tensors in one call
+    (``torch.nn.utils.clip_grad_norm_`` uses it).
+    """
+
+    def __init__(self, weights: list[torch.Tensor], record_every: int, loss: str) -> None:
+        self.weights, self.record_every, self.loss = weights, record_every, loss
+        self.params = [w.detach() for w in weights]  # views: they follow the in-place updates
+        self.zeros = [torch.zeros_like(w) for w in self.params]
+        self.rows: dict[str, list[torch.Tensor]] = {k: [] for k in ("loss", "acc", "grad", "ratio")}
+        self.before: list[torch.Tensor] | None = None
+
+    @torch.no_grad()
+    def before_update(self, step: int, value: torch.Tensor, output: torch.Tensor,
+                      yb: torch.Tensor) -> None:
+        """Record the loss, accuracy and gradient norms of a step that is recorded."""
+        self.before = None
+        if step % self.record_every:
+            return
+        self.rows["loss"].append(value.detach())
+        self.rows["acc"].append(accuracy(output.detach(), yb, self.loss))
+        grads = [z if w.grad is None else w.grad
+                 for w, z in zip(self.weights, self.zeros, strict=True)]
+        self.rows["grad"].append(torch.stack(torch._foreach_norm(grads)))
+        self.before = [w.clone() for w in self.params]
+
+    @torch.no_grad()
+    def after_update(self) -> None:
+        """Record the update:data ratio of the step recorded by :meth:`before_update`."""
+        if self.before is not None:
+            change = torch.stack(torch._foreach_norm(torch._foreach_sub(self.params, self.before)))
+            self.rows["ratio"].append(change / torch.stack(torch._foreach_norm(self.before)))
+
+    def history(self, steps: int, diverged_at: int | None) -> History:
+        n_layers = len(self.weights)
+
+        def as_array(rows: list[torch.Tensor], shape: tuple[int, ...]) -> np.ndarray:
+            return torch.stack(rows).to(torch.float64).numpy() if rows else np.zeros(shape)
+
+        recorded = len(self.rows["loss"])
+        return History(
+            step=np.arange(0, steps, self.record_every, dtype=np.int64)[:recorded],
+            loss=as_array(self.rows["loss"], (0,)),
+            accuracy=as_array(self.rows["acc"], (0,)),
+            grad_norms=as_array(self.rows["grad"], (0, n_layers)),
+            update_ratio=as_array(self.rows["ratio"], (0, n_layers)),
+            loss_name=self.loss,
+            diverged_at=diverged_at,
+        )
+
+
+def _diverged(loss_value: float, step: int, a: dict[str, Any]) -> FloatingPointError:
+    return FloatingPointError(
+        f"the loss became {loss_value} at step {step} of {a['steps']} "
+        f"(optimizer={a['optimizer']!r}, lr={a['lr']}); the gradients exploded or the "
+        "learning rate is too large. Lower lr, or pass on_nonfinite='stop' to "
+        "keep the history up to that step."
+    )
 
 
 def train(
@@ -133,7 +239,6 @@ def train(
     momentum: float = 0.0,
     record_every: int = 1,
     seed: int = 0,
-    progress: bool = False,
     on_nonfinite: str = "raise",
 ) -> History:
     """Train ``model`` in place on ``(X, y)`` and record its loss, accuracy and gradients.
@@ -175,8 +280,6 @@ def train(
         Record steps ``0, record_every, 2 * record_every, ...``.
     seed : int, default 0
         Seed of the batch order (unused for full-batch training).
-    progress : bool, default False
-        Show a ``tqdm`` progress bar (it writes to stderr).
     on_nonfinite : {"raise", "stop"}, default "raise"
         When the loss becomes NaN or infinite: raise :class:`FloatingPointError` naming the
         step, or stop and return the history so far with ``diverged_at`` set.
@@ -195,115 +298,30 @@ def train(
     >>> len(h), h.step[:3].tolist()
     (10, [0, 10, 20])
     """
-    check_module(model)
-    X, y, loss = prepare_data(X, y, loss)
-    steps = check_int(steps, "steps", minimum=1)
-    lr = check_float(lr, "lr", strictly_positive=True)
-    optimizer = check_choice(optimizer, "optimizer", OPTIMIZERS)
-    if batch_size is not None:
-        batch_size = check_int(batch_size, "batch_size", minimum=1)
-    weight_decay = check_float(weight_decay, "weight_decay", minimum=0.0)
-    momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, maximum_inclusive=False)
-    if optimizer == "adam" and momentum != 0.0:
-        raise ValueError(
-            "momentum must be 0 with optimizer='adam' (Adam has its own betas), "
-            f"received {momentum}."
-        )
-    record_every = check_int(record_every, "record_every", minimum=1)
-    seed = check_int(seed, "seed", minimum=0)
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, received {progress!r}.")
-    on_nonfinite = check_choice(on_nonfinite, "on_nonfinite", ("raise", "stop"))
-
-    weights, X, y = _weights_and_data(model, X, y)
-    opt = _make_optimizer(optimizer, model, lr, weight_decay, momentum)
+    a = _check_train_args(model, X, y, loss, steps=steps, lr=lr, optimizer=optimizer,
+                          batch_size=batch_size, weight_decay=weight_decay, momentum=momentum,
+                          record_every=record_every, seed=seed, on_nonfinite=on_nonfinite)
+    weights, X, y = weights_and_data(linear_layers(model), model, a["X"], a["y"])
+    opt = _make_optimizer(a["optimizer"], model, weights, a["lr"], a["weight_decay"],
+                          a["momentum"])
     model.train()
-
-    n = X.shape[0]
-    full_batch = batch_size is None or batch_size >= n
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.empty(0, dtype=torch.int64)
-    position = n
-
-    # Per-step records stay tensors and are stacked once at the end (the only conversion
-    # inside the loop is loss.item(), for the finiteness check). torch._foreach_norm computes
-    # the norms of a list of tensors in one call (torch.nn.utils.clip_grad_norm_ uses it).
-    params = [w.detach() for w in weights]  # views: they follow the in-place updates
-    zeros = [torch.zeros_like(w) for w in params]
-    rec_loss: list[torch.Tensor] = []
-    rec_acc: list[torch.Tensor] = []
-    rec_grad: list[torch.Tensor] = []
-    rec_ratio: list[torch.Tensor] = []
-
-    iterator: Any = range(steps)
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(iterator, desc="train", unit="step")
-
+    recorder = _Recorder(weights, a["record_every"], a["loss"])
+    batches = _batches(X, y, a["batch_size"], torch.Generator().manual_seed(a["seed"]))
     diverged_at: int | None = None
-    for step in iterator:
-        if full_batch:
-            xb, yb = X, y
-        else:
-            if position >= n:
-                order = torch.randperm(n, generator=generator)
-                position = 0
-            index = order[position : position + batch_size]
-            position += batch_size
-            xb, yb = X[index], y[index]
-
+    for step, (xb, yb) in zip(range(a["steps"]), batches, strict=False):  # batches is endless
         output = model(xb)
         if step == 0:
-            check_output(output, yb, loss)
-        value = compute_loss(output, yb, loss)
+            check_output(output, yb, a["loss"])
+        value = compute_loss(output, yb, a["loss"])
         loss_value = value.item()
         if not math.isfinite(loss_value):
-            if on_nonfinite == "raise":
-                raise FloatingPointError(
-                    f"the loss became {loss_value} at step {step} of {steps} "
-                    f"(optimizer={optimizer!r}, lr={lr}); the gradients exploded or the "
-                    "learning rate is too large. Lower lr, or pass on_nonfinite='stop' to "
-                    "keep the history up to that step."
-                )
+            if a["on_nonfinite"] == "raise":
+                raise _diverged(loss_value, step, a)
             diverged_at = step
             break
         opt.zero_grad(set_to_none=True)
         value.backward()
-
-        record = step % record_every == 0
-        if record:
-            with torch.no_grad():
-                rec_loss.append(value.detach())
-                rec_acc.append(accuracy(output.detach(), yb, loss))
-                grads = [
-                    z if w.grad is None else w.grad for w, z in zip(weights, zeros, strict=True)
-                ]
-                rec_grad.append(torch.stack(torch._foreach_norm(grads)))
-                before = [w.clone() for w in params]
+        recorder.before_update(step, value, output, yb)
         opt.step()
-        if record:
-            with torch.no_grad():
-                change = torch.stack(torch._foreach_norm(torch._foreach_sub(params, before)))
-                rec_ratio.append(change / torch.stack(torch._foreach_norm(before)))
-
-    if progress:
-        iterator.close()
-    recorded = len(rec_loss)
-    record_steps = np.arange(0, steps, record_every, dtype=np.int64)[:recorded]
-    n_layers = len(weights)
-
-    def as_array(rows: list[torch.Tensor], shape: tuple[int, ...]) -> np.ndarray:
-        if not rows:
-            return np.zeros(shape)
-        return torch.stack(rows).to(torch.float64).numpy()
-
-    return History(
-        step=record_steps,
-        loss=as_array(rec_loss, (0,)),
-        accuracy=as_array(rec_acc, (0,)),
-        grad_norms=as_array(rec_grad, (0, n_layers)),
-        update_ratio=as_array(rec_ratio, (0, n_layers)),
-        loss_name=loss,
-        diverged_at=diverged_at,
-    )
+        recorder.after_update()
+    return recorder.history(a["steps"], diverged_at)
