@@ -1,8 +1,4 @@
-"""Known-wrong answers for ps1_sigmoid_decay.
-
-Each mutant is a plausible student mistake that replaces one answer cell of the solution
-notebook; the autograder tests require it to lose points on every test cell in ``fails``.
-"""
+"""Known-wrong answers for ps1_sigmoid_decay (format: CONTRIBUTING.md)."""
 
 MUTANTS = [
     # ------------------------------------------------------------------ sigmoid
@@ -20,22 +16,24 @@ def sigmoid(x):
         "name": "sigmoid_where_evaluates_both_branches",
         "cell": "sigmoid",
         "fails": ["test_sigmoid_overflow"],
-        "source": '''
-def sigmoid(x):
-    """Return the logistic sigmoid 1 / (1 + exp(-x)) of `x`, elementwise, without overflow."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-x)), np.exp(x) / (1.0 + np.exp(x)))
-''',
+        "replace": [
+            (
+                'e = np.exp(-np.abs(x))\n'
+                '    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))',
+                'return np.where(x >= 0, 1.0 / (1.0 + np.exp(-x)), np.exp(x) / (1.0 + np.exp(x)))',
+            ),
+        ],
     },
     {
         "name": "sigmoid_tanh_identity_loses_tails",
         "cell": "sigmoid",
         "fails": ["test_sigmoid"],
-        "source": '''
-def sigmoid(x):
-    """Return the logistic sigmoid 1 / (1 + exp(-x)) of `x`, elementwise, without overflow."""
-    return 0.5 * (1.0 + np.tanh(np.asarray(x, dtype=np.float64) / 2.0))
-''',
+        "replace": [
+            (
+                'return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))',
+                'return 0.5 * (1.0 + np.tanh(x / 2.0))',
+            ),
+        ],
     },
     {
         "name": "sigmoid_clips_input",
@@ -52,13 +50,12 @@ def sigmoid(x):
         "name": "sigmoid_sign_flipped",
         "cell": "sigmoid",
         "fails": ["test_sigmoid", "test_sigmoid_overflow"],
-        "source": '''
-def sigmoid(x):
-    """Return the logistic sigmoid 1 / (1 + exp(-x)) of `x`, elementwise, without overflow."""
-    x = np.asarray(x, dtype=np.float64)
-    e = np.exp(-np.abs(x))
-    return np.where(x < 0, 1.0 / (1.0 + e), e / (1.0 + e))
-''',
+        "replace": [
+            (
+                'return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))',
+                'return np.where(x < 0, 1.0 / (1.0 + e), e / (1.0 + e))',
+            ),
+        ],
     },
     # ------------------------------------------------------------------ sigmoid_derivative
     {
@@ -95,12 +92,7 @@ def sigmoid_derivative(x):
         "name": "derivative_of_activation_applied_twice",
         "cell": "sigmoid_derivative",
         "fails": ["test_sigmoid_derivative"],
-        "source": '''
-def sigmoid_derivative(x):
-    """Return the derivative of the sigmoid with respect to its input `x`, elementwise."""
-    s = sigmoid(x)
-    return sigmoid(s) * (1.0 - sigmoid(s))
-''',
+        "replace": [('return s * (1.0 - s)', 'return sigmoid(s) * (1.0 - sigmoid(s))')],
     },
     # ------------------------------------------------------------------ chain_factor
     {
@@ -151,40 +143,21 @@ def chain_factor(x, n):
         "name": "layers_until_vanished_boundary_included",
         "cell": "layers_until_vanished",
         "fails": ["test_layers_until_vanished_boundary"],
-        "source": '''
-def layers_until_vanished(x, threshold):
-    """Return the smallest n >= 1 such that chain_factor(x, n) < threshold."""
-    n = 1
-    while chain_factor(x, n) > threshold:
-        n += 1
-    return n
-''',
+        "replace": [
+            ('while chain_factor(x, n) >= threshold:', 'while chain_factor(x, n) > threshold:'),
+        ],
     },
     {
         "name": "layers_until_vanished_last_above",
         "cell": "layers_until_vanished",
         "fails": ["test_layers_until_vanished", "test_layers_until_vanished_boundary"],
-        "source": '''
-def layers_until_vanished(x, threshold):
-    """Return the smallest n >= 1 such that chain_factor(x, n) < threshold."""
-    n = 1
-    while chain_factor(x, n) >= threshold:
-        n += 1
-    return n - 1
-''',
+        "replace": [('return n', 'return n - 1')],
     },
     {
         "name": "layers_until_vanished_starts_at_zero",
         "cell": "layers_until_vanished",
         "fails": ["test_layers_until_vanished_boundary"],
-        "source": '''
-def layers_until_vanished(x, threshold):
-    """Return the smallest n >= 1 such that chain_factor(x, n) < threshold."""
-    n = 0
-    while chain_factor(x, n) >= threshold:
-        n += 1
-    return n
-''',
+        "replace": [('n = 1', 'n = 0')],
     },
     {
         "name": "layers_until_vanished_ceil_of_log_ratio",

@@ -1,4 +1,4 @@
-"""Known-wrong answers for ps4_initialization."""
+"""Known-wrong answers for ps4_initialization (format: CONTRIBUTING.md)."""
 
 MUTANTS = [
     # ------------------------------------------------------------------ xavier_uniform_
@@ -6,49 +6,34 @@ MUTANTS = [
         "name": "xavier_missing_gain",
         "cell": "xavier_uniform_",
         "fails": ["test_xavier_uniform_"],
-        "source": '''
-def xavier_uniform_(weight, gain=1.0, generator=None):
-    """Fill `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
-    if weight.dim() != 2:
-        raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
-    fan_out, fan_in = weight.shape
-    bound = math.sqrt(6.0 / (fan_in + fan_out))
-    with torch.no_grad():
-        weight.uniform_(-bound, bound, generator=generator)
-    return weight
-''',
+        "replace": [
+            (
+                'bound = gain * math.sqrt(6.0 / (fan_in + fan_out))',
+                'bound = math.sqrt(6.0 / (fan_in + fan_out))',
+            ),
+        ],
     },
     {
         "name": "xavier_normal_std_as_bound",
         "cell": "xavier_uniform_",
         "fails": ["test_xavier_uniform_"],
-        "source": '''
-def xavier_uniform_(weight, gain=1.0, generator=None):
-    """Fill `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
-    if weight.dim() != 2:
-        raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
-    fan_out, fan_in = weight.shape
-    bound = gain * math.sqrt(2.0 / (fan_in + fan_out))
-    with torch.no_grad():
-        weight.uniform_(-bound, bound, generator=generator)
-    return weight
-''',
+        "replace": [
+            (
+                'bound = gain * math.sqrt(6.0 / (fan_in + fan_out))',
+                'bound = gain * math.sqrt(2.0 / (fan_in + fan_out))',
+            ),
+        ],
     },
     {
         "name": "xavier_fan_in_only",
         "cell": "xavier_uniform_",
         "fails": ["test_xavier_uniform_"],
-        "source": '''
-def xavier_uniform_(weight, gain=1.0, generator=None):
-    """Fill `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
-    if weight.dim() != 2:
-        raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
-    fan_in = weight.shape[1]
-    bound = gain * math.sqrt(3.0 / fan_in)
-    with torch.no_grad():
-        weight.uniform_(-bound, bound, generator=generator)
-    return weight
-''',
+        "replace": [
+            (
+                'bound = gain * math.sqrt(6.0 / (fan_in + fan_out))',
+                'bound = gain * math.sqrt(3.0 / fan_in)',
+            ),
+        ],
     },
     {
         "name": "xavier_calls_torch_init",
@@ -66,108 +51,70 @@ def xavier_uniform_(weight, gain=1.0, generator=None):
         "name": "xavier_ignores_generator",
         "cell": "xavier_uniform_",
         "fails": ["test_xavier_uniform_inplace"],
-        "source": '''
-def xavier_uniform_(weight, gain=1.0, generator=None):
-    """Fill `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
-    if weight.dim() != 2:
-        raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
-    fan_out, fan_in = weight.shape
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    with torch.no_grad():
-        weight.uniform_(-bound, bound)
-    return weight
-''',
+        "replace": [
+            (
+                'weight.uniform_(-bound, bound, generator=generator)',
+                'weight.uniform_(-bound, bound)',
+            ),
+        ],
     },
     {
         "name": "xavier_without_no_grad",
         "cell": "xavier_uniform_",
         "fails": ["test_xavier_uniform_inplace"],
-        "source": '''
-def xavier_uniform_(weight, gain=1.0, generator=None):
-    """Fill `weight` in place from U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
-    if weight.dim() != 2:
-        raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
-    fan_out, fan_in = weight.shape
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    weight.uniform_(-bound, bound, generator=generator)
-    return weight
-''',
+        "replace": [
+            (
+                'with torch.no_grad():\n'
+                '        weight.uniform_(-bound, bound, generator=generator)',
+                'weight.uniform_(-bound, bound, generator=generator)',
+            ),
+        ],
     },
     # ------------------------------------------------------------------ kaiming_normal_
     {
         "name": "kaiming_fans_swapped",
         "cell": "kaiming_normal_",
         "fails": ["test_kaiming_normal_"],
-        "source": '''
-def kaiming_normal_(weight, nonlinearity="relu", generator=None):
-    """Fill the 2-D tensor `weight` in place from N(0, std^2), std = gain / sqrt(fan_in)."""
-    gains = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0)}
-    if nonlinearity not in gains:
-        raise ValueError(f"nonlinearity: expected one of {sorted(gains)}, got {nonlinearity!r}")
-    if weight.dim() != 2:
-        raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
-    fan_in = weight.shape[0]  # wrong: that is fan_out for PyTorch's (out, in) layout
-    std = gains[nonlinearity] / math.sqrt(fan_in)
-    with torch.no_grad():
-        weight.normal_(0.0, std, generator=generator)
-    return weight
-''',
+        "replace": [
+            (
+                'fan_in = weight.shape[1]',
+                "fan_in = weight.shape[0]  # wrong: that is fan_out for PyTorch's (out, in) layout",
+            ),
+        ],
     },
     {
         "name": "kaiming_relu_factor_2_dropped",
         "cell": "kaiming_normal_",
         "fails": ["test_kaiming_normal_"],
-        "source": '''
-def kaiming_normal_(weight, nonlinearity="relu", generator=None):
-    """Fill the 2-D tensor `weight` in place from N(0, std^2), std = gain / sqrt(fan_in)."""
-    gains = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": 1.0}
-    if nonlinearity not in gains:
-        raise ValueError(f"nonlinearity: expected one of {sorted(gains)}, got {nonlinearity!r}")
-    if weight.dim() != 2:
-        raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
-    fan_in = weight.shape[1]
-    std = gains[nonlinearity] / math.sqrt(fan_in)
-    with torch.no_grad():
-        weight.normal_(0.0, std, generator=generator)
-    return weight
-''',
+        "replace": [
+            (
+                'gains = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": '
+                'math.sqrt(2.0)}',
+                'gains = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": 1.0}',
+            ),
+        ],
     },
     {
         "name": "kaiming_tanh_gain_missing",
         "cell": "kaiming_normal_",
         "fails": ["test_kaiming_normal_"],
-        "source": '''
-def kaiming_normal_(weight, nonlinearity="relu", generator=None):
-    """Fill the 2-D tensor `weight` in place from N(0, std^2), std = gain / sqrt(fan_in)."""
-    if nonlinearity not in ("linear", "sigmoid", "tanh", "relu"):
-        raise ValueError(f"nonlinearity: unknown {nonlinearity!r}")
-    if weight.dim() != 2:
-        raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
-    gain = math.sqrt(2.0) if nonlinearity == "relu" else 1.0
-    std = gain / math.sqrt(weight.shape[1])
-    with torch.no_grad():
-        weight.normal_(0.0, std, generator=generator)
-    return weight
-''',
+        "replace": [('"tanh": 5.0 / 3.0', '"tanh": 1.0')],
     },
     {
         "name": "kaiming_uniform_not_normal",
         "cell": "kaiming_normal_",
         "fails": ["test_kaiming_normal_"],
-        "source": '''
-def kaiming_normal_(weight, nonlinearity="relu", generator=None):
-    """Fill the 2-D tensor `weight` in place from N(0, std^2), std = gain / sqrt(fan_in)."""
-    gains = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0)}
-    if nonlinearity not in gains:
-        raise ValueError(f"nonlinearity: expected one of {sorted(gains)}, got {nonlinearity!r}")
-    if weight.dim() != 2:
-        raise ValueError(f"weight: expected a 2-D tensor, received shape {tuple(weight.shape)}.")
-    std = gains[nonlinearity] / math.sqrt(weight.shape[1])
-    bound = math.sqrt(3.0) * std  # right std, wrong distribution
-    with torch.no_grad():
-        weight.uniform_(-bound, bound, generator=generator)
-    return weight
-''',
+        "replace": [
+            (
+                'weight.normal_(0.0, std, generator=generator)',
+                'weight.uniform_(-bound, bound, generator=generator)',
+            ),
+            (
+                'std = gains[nonlinearity] / math.sqrt(fan_in)',
+                'std = gains[nonlinearity] / math.sqrt(fan_in)\n'
+                '    bound = math.sqrt(3.0) * std  # right std, wrong distribution',
+            ),
+        ],
     },
     {
         "name": "kaiming_no_validation",
@@ -198,18 +145,19 @@ def activation_stds(model, X):
         "name": "stds_of_preactivations",
         "cell": "activation_stds",
         "fails": ["test_activation_stds"],
-        "source": '''
-def activation_stds(model, X):
-    """Return the std of the output of every activation layer of `model`, input to output."""
-    stds = []
-    with torch.no_grad():
-        h = X
-        for layer in model:
-            if isinstance(layer, ACTIVATION_TYPES):
-                stds.append(h.std().item())  # wrong: the input of the activation
-            h = layer(h)
-    return stds
-''',
+        "replace": [
+            (
+                '            if isinstance(layer, ACTIVATION_TYPES):\n'
+                '                stds.append(h.std().item())\n',
+                '',
+            ),
+            (
+                'for layer in model:',
+                'for layer in model:\n'
+                '            if isinstance(layer, ACTIVATION_TYPES):\n'
+                '                stds.append(h.std().item())  # wrong: the input of the activation',
+            ),
+        ],
     },
     {
         "name": "stds_of_every_layer",
@@ -231,62 +179,59 @@ def activation_stds(model, X):
         "name": "stds_per_unit_averaged",
         "cell": "activation_stds",
         "fails": ["test_activation_stds"],
-        "source": '''
-def activation_stds(model, X):
-    """Return the std of the output of every activation layer of `model`, input to output."""
-    stds = []
-    with torch.no_grad():
-        h = X
-        for layer in model:
-            h = layer(h)
-            if isinstance(layer, ACTIVATION_TYPES):
-                stds.append(h.std(dim=0).mean().item())  # wrong: ignores the spread of unit means
-    return stds
-''',
+        "replace": [
+            (
+                'stds.append(h.std().item())',
+                'stds.append(h.std(dim=0).mean().item())  # wrong: ignores the spread of unit '
+                'means',
+            ),
+        ],
     },
     # ------------------------------------------------------------------ variance_preserving_std
     {
         "name": "vps_relu_factor_2_dropped",
         "cell": "variance_preserving_std",
         "fails": ["test_variance_preserving_std"],
-        "source": '''
-def variance_preserving_std(fan_in, activation):
-    """Return the weight std that keeps the forward variance constant for `activation`."""
-    if not isinstance(fan_in, int) or fan_in < 1:
-        raise ValueError(f"fan_in: expected a positive integer, received {fan_in!r}.")
-    if activation not in ("linear", "relu", "tanh"):
-        raise ValueError(f"activation: expected linear, relu or tanh, received {activation!r}.")
-    return 1.0 / math.sqrt(fan_in)
-''',
+        "replace": [
+            (
+                'return math.sqrt(1.0 / (factors[activation] * fan_in))',
+                'return 1.0 / math.sqrt(1.0 / (factors[activation] * fan_in))',
+            ),
+        ],
     },
     {
         "name": "vps_variance_not_std",
         "cell": "variance_preserving_std",
         "fails": ["test_variance_preserving_std"],
-        "source": '''
-def variance_preserving_std(fan_in, activation):
-    """Return the weight std that keeps the forward variance constant for `activation`."""
-    if not isinstance(fan_in, int) or fan_in < 1:
-        raise ValueError(f"fan_in: expected a positive integer, received {fan_in!r}.")
-    if activation not in ("linear", "relu", "tanh"):
-        raise ValueError(f"activation: expected linear, relu or tanh, received {activation!r}.")
-    return (2.0 if activation == "relu" else 1.0) / fan_in
-''',
+        "replace": [
+            (
+                'return math.sqrt(1.0 / (factors[activation] * fan_in))',
+                'return (2.0 if activation == "relu" else 1.0) / fan_in',
+            ),
+        ],
     },
     {
         "name": "vps_tanh_with_pytorch_gain",
         "cell": "variance_preserving_std",
         "fails": ["test_variance_preserving_std"],
-        "source": '''
-def variance_preserving_std(fan_in, activation):
-    """Return the weight std that keeps the forward variance constant for `activation`."""
-    if not isinstance(fan_in, int) or fan_in < 1:
-        raise ValueError(f"fan_in: expected a positive integer, received {fan_in!r}.")
-    gains = {"linear": 1.0, "relu": math.sqrt(2.0), "tanh": 5.0 / 3.0}
-    if activation not in gains:
-        raise ValueError(f"activation: expected one of {sorted(gains)}, received {activation!r}.")
-    return gains[activation] / math.sqrt(fan_in)
-''',
+        "replace": [
+            (
+                'return math.sqrt(1.0 / (factors[activation] * fan_in))',
+                'return gains[activation] / math.sqrt(1.0 / (factors[activation] * fan_in))',
+            ),
+            (
+                'f"activation: expected one of {sorted(factors)}, received {activation!r}."',
+                'f"activation: expected one of {sorted(gains)}, received {activation!r}."',
+            ),
+            (
+                '# E[h^2] = factor * Var(z): 1 for linear and (to first order) tanh, 1/2 for '
+                'ReLU.\n'
+                '    factors = {"linear": 1.0, "tanh": 1.0, "relu": 0.5}\n'
+                '    if activation not in factors:',
+                'gains = {"linear": 1.0, "relu": math.sqrt(2.0), "tanh": 5.0 / 3.0}\n'
+                '    if activation not in gains:',
+            ),
+        ],
     },
     {
         "name": "vps_no_input_check",

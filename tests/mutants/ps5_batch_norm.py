@@ -1,7 +1,5 @@
-"""Known-wrong answers for ps5_batch_norm.
+"""Known-wrong answers for ps5_batch_norm (format: CONTRIBUTING.md).
 
-Each mutant replaces one answer cell of the solution notebook with a plausible student
-mistake; the autograder tests require it to lose points on every test cell in ``fails``.
 Mutants of ``batchnorm_backward`` rely on the solution's cache ``(x_hat, gamma, inv_std)``.
 """
 
@@ -11,92 +9,72 @@ MUTANTS = [
         "name": "forward_unbiased_variance",
         "cell": "batchnorm_forward",
         "fails": ["test_batchnorm_forward", "test_batchnorm_backward"],
-        "source": '''
-def batchnorm_forward(x, gamma, beta, eps=1e-5):
-    """Training-mode batch normalization of a 2-D batch."""
-    if not isinstance(x, torch.Tensor) or x.dim() != 2:
-        raise ValueError("x: expected a 2-D tensor")
-    mean = x.mean(dim=0)
-    var = x.var(dim=0)  # unbiased (N - 1): PyTorch normalizes with the biased variance
-    inv_std = 1.0 / torch.sqrt(var + eps)
-    x_hat = (x - mean) * inv_std
-    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
-''',
+        "replace": [
+            (
+                'var = x.var(dim=0, correction=0)',
+                'var = x.var(dim=0)  # unbiased (N - 1): PyTorch normalizes with the biased '
+                'variance',
+            ),
+        ],
     },
     {
         "name": "forward_eps_outside_sqrt",
         "cell": "batchnorm_forward",
         "fails": ["test_batchnorm_forward", "test_batchnorm_backward"],
-        "source": '''
-def batchnorm_forward(x, gamma, beta, eps=1e-5):
-    """Training-mode batch normalization of a 2-D batch."""
-    if not isinstance(x, torch.Tensor) or x.dim() != 2:
-        raise ValueError("x: expected a 2-D tensor")
-    mean = x.mean(dim=0)
-    var = x.var(dim=0, correction=0)
-    inv_std = 1.0 / (torch.sqrt(var) + eps)
-    x_hat = (x - mean) * inv_std
-    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
-''',
+        "replace": [
+            ('inv_std = 1.0 / torch.sqrt(var + eps)', 'inv_std = 1.0 / (torch.sqrt(var) + eps)'),
+        ],
     },
     {
         "name": "forward_normalizes_rows",
         "cell": "batchnorm_forward",
         "fails": ["test_batchnorm_forward", "test_batchnorm_backward"],
-        "source": '''
-def batchnorm_forward(x, gamma, beta, eps=1e-5):
-    """Training-mode batch normalization of a 2-D batch."""
-    if not isinstance(x, torch.Tensor) or x.dim() != 2:
-        raise ValueError("x: expected a 2-D tensor")
-    mean = x.mean(dim=1, keepdim=True)
-    var = x.var(dim=1, correction=0, keepdim=True)
-    inv_std = 1.0 / torch.sqrt(var + eps)
-    x_hat = (x - mean) * inv_std
-    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
-''',
+        "replace": [
+            (
+                'mean = x.mean(dim=0)\n'
+                '    var = x.var(dim=0, correction=0)',
+                'mean = x.mean(dim=1, keepdim=True)\n'
+                '    var = x.var(dim=1, correction=0, keepdim=True)',
+            ),
+        ],
     },
     {
         "name": "forward_no_input_check",
         "cell": "batchnorm_forward",
         "fails": ["test_batchnorm_forward"],
-        "source": '''
-def batchnorm_forward(x, gamma, beta, eps=1e-5):
-    """Training-mode batch normalization of a 2-D batch."""
-    mean = x.mean(dim=0)
-    var = x.var(dim=0, correction=0)
-    inv_std = 1.0 / torch.sqrt(var + eps)
-    x_hat = (x - mean) * inv_std
-    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
-''',
+        "replace": [
+            (
+                'if not isinstance(x, torch.Tensor) or x.dim() != 2:\n'
+                '        received = tuple(x.shape) if isinstance(x, torch.Tensor) else '
+                'type(x).__name__\n'
+                '        raise ValueError(f"x: expected a 2-D tensor of shape (N, D), received '
+                '{received}")',
+                '',
+            ),
+        ],
     },
     # ------------------------------------------------------------ batchnorm_backward
     {
         "name": "backward_missing_variance_term",
         "cell": "batchnorm_backward",
         "fails": ["test_batchnorm_backward"],
-        "source": '''
-def batchnorm_backward(dout, cache):
-    """Backward pass of batchnorm_forward, by hand."""
-    x_hat, gamma, inv_std = cache
-    n = dout.shape[0]
-    g = dout * gamma
-    dx = inv_std / n * (n * g - g.sum(dim=0))
-    return dx, (dout * x_hat).sum(dim=0), dout.sum(dim=0)
-''',
+        "replace": [
+            (
+                'dx = inv_std / n * (n * g - g.sum(dim=0) - x_hat * (g * x_hat).sum(dim=0))',
+                'dx = inv_std / n * (n * g - g.sum(dim=0))',
+            ),
+        ],
     },
     {
         "name": "backward_missing_mean_term",
         "cell": "batchnorm_backward",
         "fails": ["test_batchnorm_backward"],
-        "source": '''
-def batchnorm_backward(dout, cache):
-    """Backward pass of batchnorm_forward, by hand."""
-    x_hat, gamma, inv_std = cache
-    n = dout.shape[0]
-    g = dout * gamma
-    dx = inv_std / n * (n * g - x_hat * (g * x_hat).sum(dim=0))
-    return dx, (dout * x_hat).sum(dim=0), dout.sum(dim=0)
-''',
+        "replace": [
+            (
+                'dx = inv_std / n * (n * g - g.sum(dim=0) - x_hat * (g * x_hat).sum(dim=0))',
+                'dx = inv_std / n * (n * g - x_hat * (g * x_hat).sum(dim=0))',
+            ),
+        ],
     },
     {
         "name": "backward_statistics_as_constants",
@@ -114,164 +92,63 @@ def batchnorm_backward(dout, cache):
         "name": "backward_dgamma_without_xhat",
         "cell": "batchnorm_backward",
         "fails": ["test_batchnorm_backward"],
-        "source": '''
-def batchnorm_backward(dout, cache):
-    """Backward pass of batchnorm_forward, by hand."""
-    x_hat, gamma, inv_std = cache
-    n = dout.shape[0]
-    g = dout * gamma
-    dx = inv_std / n * (n * g - g.sum(dim=0) - x_hat * (g * x_hat).sum(dim=0))
-    return dx, dout.sum(dim=0), dout.sum(dim=0)
-''',
+        "replace": [('dgamma = (dout * x_hat).sum(dim=0)', 'dgamma = dout.sum(dim=0)')],
     },
     # ------------------------------------------------------------ BatchNorm1dScratch
     {
         "name": "module_unbiased_variance_to_normalize",
         "cell": "BatchNorm1dScratch",
         "fails": ["test_BatchNorm1dScratch_train", "test_BatchNorm1dScratch_eval"],
-        "source": '''
-class BatchNorm1dScratch(nn.Module):
-    """Batch normalization over the features of a 2-D input."""
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1):
-        super().__init__()
-        self.eps, self.momentum = eps, momentum
-        self.weight = nn.Parameter(torch.ones(num_features))
-        self.bias = nn.Parameter(torch.zeros(num_features))
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features))
-
-    def forward(self, x):
-        if self.training:
-            if x.shape[0] < 2:
-                raise ValueError("x: training mode needs more than 1 example")
-            mean, var = x.mean(dim=0), x.var(dim=0)  # unbiased: wrong for normalizing
-            with torch.no_grad():
-                m = self.momentum
-                self.running_mean.mul_(1 - m).add_(m * mean)
-                self.running_var.mul_(1 - m).add_(m * var)
-        else:
-            mean, var = self.running_mean, self.running_var
-        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
-''',
+        "replace": [('var = x.var(dim=0, correction=0)', 'var = x.var(dim=0)')],
     },
     {
         "name": "module_biased_running_var",
         "cell": "BatchNorm1dScratch",
         "fails": ["test_BatchNorm1dScratch_train", "test_BatchNorm1dScratch_eval"],
-        "source": '''
-class BatchNorm1dScratch(nn.Module):
-    """Batch normalization over the features of a 2-D input."""
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1):
-        super().__init__()
-        self.eps, self.momentum = eps, momentum
-        self.weight = nn.Parameter(torch.ones(num_features))
-        self.bias = nn.Parameter(torch.zeros(num_features))
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features))
-
-    def forward(self, x):
-        if self.training:
-            if x.shape[0] < 2:
-                raise ValueError("x: training mode needs more than 1 example")
-            mean, var = x.mean(dim=0), x.var(dim=0, correction=0)
-            with torch.no_grad():
-                m = self.momentum
-                self.running_mean.mul_(1 - m).add_(m * mean)
-                self.running_var.mul_(1 - m).add_(m * var)  # biased: should be unbiased
-        else:
-            mean, var = self.running_mean, self.running_var
-        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
-''',
+        "replace": [
+            (
+                'self.running_var.mul_(1 - m).add_(m * var * n / (n - 1))',
+                'self.running_var.mul_(1 - m).add_(m * var)  # biased: should be unbiased',
+            ),
+        ],
     },
     {
         "name": "module_mode_from_grad_enabled",
         "cell": "BatchNorm1dScratch",
         "fails": ["test_BatchNorm1dScratch_train", "test_BatchNorm1dScratch_eval"],
-        "source": '''
-class BatchNorm1dScratch(nn.Module):
-    """Batch normalization over the features of a 2-D input."""
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1):
-        super().__init__()
-        self.eps, self.momentum = eps, momentum
-        self.weight = nn.Parameter(torch.ones(num_features))
-        self.bias = nn.Parameter(torch.zeros(num_features))
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features))
-
-    def forward(self, x):
-        if torch.is_grad_enabled():  # "training" guessed from autograd, not self.training
-            n = x.shape[0]
-            if n < 2:
-                raise ValueError("x: training mode needs more than 1 example")
-            mean, var = x.mean(dim=0), x.var(dim=0, correction=0)
-            with torch.no_grad():
-                m = self.momentum
-                self.running_mean.mul_(1 - m).add_(m * mean)
-                self.running_var.mul_(1 - m).add_(m * var * n / (n - 1))
-        else:
-            mean, var = self.running_mean, self.running_var
-        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
-''',
+        "replace": [
+            (
+                'if self.training:',
+                'if torch.is_grad_enabled():  # "training" guessed from autograd',
+            ),
+        ],
     },
     {
         "name": "module_running_stats_never_updated",
         "cell": "BatchNorm1dScratch",
         "fails": ["test_BatchNorm1dScratch_train", "test_BatchNorm1dScratch_eval"],
-        "source": '''
-class BatchNorm1dScratch(nn.Module):
-    """Batch normalization over the features of a 2-D input."""
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1):
-        super().__init__()
-        self.eps, self.momentum = eps, momentum
-        self.weight = nn.Parameter(torch.ones(num_features))
-        self.bias = nn.Parameter(torch.zeros(num_features))
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features))
-
-    def forward(self, x):
-        if self.training:
-            if x.shape[0] < 2:
-                raise ValueError("x: training mode needs more than 1 example")
-            mean, var = x.mean(dim=0), x.var(dim=0, correction=0)
-        else:
-            mean, var = self.running_mean, self.running_var
-        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
-''',
+        "replace": [
+            (
+                '            with torch.no_grad():\n'
+                '                m = self.momentum\n'
+                '                self.running_mean.mul_(1 - m).add_(m * mean)\n'
+                '                self.running_var.mul_(1 - m).add_(m * var * n / (n - 1))\n',
+                '',
+            ),
+        ],
     },
     {
         "name": "module_momentum_reversed",
         "cell": "BatchNorm1dScratch",
         "fails": ["test_BatchNorm1dScratch_train", "test_BatchNorm1dScratch_eval"],
-        "source": '''
-class BatchNorm1dScratch(nn.Module):
-    """Batch normalization over the features of a 2-D input."""
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1):
-        super().__init__()
-        self.eps, self.momentum = eps, momentum
-        self.weight = nn.Parameter(torch.ones(num_features))
-        self.bias = nn.Parameter(torch.zeros(num_features))
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features))
-
-    def forward(self, x):
-        if self.training:
-            n = x.shape[0]
-            if n < 2:
-                raise ValueError("x: training mode needs more than 1 example")
-            mean, var = x.mean(dim=0), x.var(dim=0, correction=0)
-            with torch.no_grad():
-                m = self.momentum  # Keras convention: m weighs the old value
-                self.running_mean.mul_(m).add_((1 - m) * mean)
-                self.running_var.mul_(m).add_((1 - m) * var * n / (n - 1))
-        else:
-            mean, var = self.running_mean, self.running_var
-        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
-''',
+        "replace": [
+            (
+                'self.running_mean.mul_(1 - m).add_(m * mean)\n'
+                '                self.running_var.mul_(1 - m).add_(m * var * n / (n - 1))',
+                'self.running_mean.mul_(m).add_((1 - m) * mean)\n'
+                '                self.running_var.mul_(m).add_((1 - m) * var * n / (n - 1))',
+            ),
+        ],
     },
     {
         "name": "module_updates_running_stats_in_eval",
@@ -309,14 +186,12 @@ class BatchNorm1dScratch(nn.Module):
         "name": "ratio_inverted",
         "cell": "gradient_ratio",
         "fails": ["test_gradient_ratio"],
-        "source": '''
-def gradient_ratio(model, X, y):
-    """First-layer over last-layer gradient norm of model on the batch (X, y)."""
-    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
-    loss = F.cross_entropy(model(X), y)
-    grad_first, grad_last = torch.autograd.grad(loss, [linears[0].weight, linears[-1].weight])
-    return float(grad_last.norm() / grad_first.norm())
-''',
+        "replace": [
+            (
+                'return float(grad_first.norm() / grad_last.norm())',
+                'return float(grad_last.norm() / grad_first.norm())',
+            ),
+        ],
     },
     {
         "name": "ratio_last_parameter_is_a_bias",
