@@ -6,11 +6,13 @@ MUTANTS = [
         "name": "sigmoid_overflows",
         "cell": "sigmoid",
         "fails": ["test_sigmoid_overflow"],
-        "source": '''
-def sigmoid(x):
-    """Return the logistic sigmoid 1 / (1 + exp(-x)) of `x`, elementwise, without overflow."""
-    return 1.0 / (1.0 + np.exp(-x))
-''',
+        "replace": [
+            (
+                'e = np.exp(-np.abs(x))\n'
+                '    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))',
+                'return 1.0 / (1.0 + np.exp(-x))',
+            ),
+        ],
     },
     {
         "name": "sigmoid_where_evaluates_both_branches",
@@ -39,12 +41,16 @@ def sigmoid(x):
         "name": "sigmoid_clips_input",
         "cell": "sigmoid",
         "fails": ["test_sigmoid", "test_sigmoid_overflow"],
-        "source": '''
-def sigmoid(x):
-    """Return the logistic sigmoid 1 / (1 + exp(-x)) of `x`, elementwise, without overflow."""
-    x = np.clip(np.asarray(x, dtype=np.float64), -500.0, 500.0)
-    return 1.0 / (1.0 + np.exp(-x))
-''',
+        "replace": [
+            (
+                'x = np.asarray(x, dtype=np.float64)',
+                'x = np.clip(np.asarray(x, dtype=np.float64), -500.0, 500.0)',
+            ),
+            (
+                'return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))',
+                'return 1.0 / (1.0 + np.exp(-x))',
+            ),
+        ],
     },
     {
         "name": "sigmoid_sign_flipped",
@@ -62,31 +68,25 @@ def sigmoid(x):
         "name": "derivative_expects_activation",
         "cell": "sigmoid_derivative",
         "fails": ["test_sigmoid_derivative", "test_sigmoid_derivative_tails"],
-        "source": '''
-def sigmoid_derivative(x):
-    """Return the derivative of the sigmoid with respect to its input `x`, elementwise."""
-    return x * (1 - x)
-''',
+        "replace": [('s = sigmoid(x)\n    return s * (1.0 - s)', 'return x * (1 - x)')],
     },
     {
         "name": "derivative_overflows",
         "cell": "sigmoid_derivative",
         "fails": ["test_sigmoid_derivative_tails"],
-        "source": '''
-def sigmoid_derivative(x):
-    """Return the derivative of the sigmoid with respect to its input `x`, elementwise."""
-    return np.exp(-x) / (1.0 + np.exp(-x)) ** 2
-''',
+        "replace": [
+            (
+                's = sigmoid(x)\n'
+                '    return s * (1.0 - s)',
+                'return np.exp(-x) / (1.0 + np.exp(-x)) ** 2',
+            ),
+        ],
     },
     {
         "name": "derivative_tanh_formula",
         "cell": "sigmoid_derivative",
         "fails": ["test_sigmoid_derivative", "test_sigmoid_derivative_tails"],
-        "source": '''
-def sigmoid_derivative(x):
-    """Return the derivative of the sigmoid with respect to its input `x`, elementwise."""
-    return 1.0 - sigmoid(x) ** 2
-''',
+        "replace": [('return s * (1.0 - s)', 'return 1.0 - s**2')],
     },
     {
         "name": "derivative_of_activation_applied_twice",
@@ -99,11 +99,7 @@ def sigmoid_derivative(x):
         "name": "chain_factor_off_by_one",
         "cell": "chain_factor",
         "fails": ["test_chain_factor", "test_chain_factor_arrays"],
-        "source": '''
-def chain_factor(x, n):
-    """Return the product of `n` sigmoid derivatives evaluated at `x`: sigma'(x) ** n."""
-    return sigmoid_derivative(np.asarray(x, dtype=np.float64)) ** (np.asarray(n) + 1)
-''',
+        "replace": [('** np.asarray(n)', '** (np.asarray(n) + 1)')],
     },
     {
         "name": "chain_factor_loop_over_int_n",
@@ -122,21 +118,18 @@ def chain_factor(x, n):
         "name": "chain_factor_multiplies_activations",
         "cell": "chain_factor",
         "fails": ["test_chain_factor", "test_chain_factor_arrays"],
-        "source": '''
-def chain_factor(x, n):
-    """Return the product of `n` sigmoid derivatives evaluated at `x`: sigma'(x) ** n."""
-    return sigmoid(np.asarray(x, dtype=np.float64)) ** np.asarray(n)
-''',
+        "replace": [('return sigmoid_derivative(', 'return sigmoid(')],
     },
     {
         "name": "chain_factor_always_best_case",
         "cell": "chain_factor",
         "fails": ["test_chain_factor", "test_chain_factor_arrays"],
-        "source": '''
-def chain_factor(x, n):
-    """Return the product of `n` sigmoid derivatives evaluated at `x`: sigma'(x) ** n."""
-    return np.zeros_like(np.asarray(x, dtype=np.float64)) + 0.25 ** np.asarray(n)
-''',
+        "replace": [
+            (
+                'return sigmoid_derivative(np.asarray(x, dtype=np.float64)) ** np.asarray(n)',
+                'return np.zeros_like(np.asarray(x, dtype=np.float64)) + 0.25 ** np.asarray(n)',
+            ),
+        ],
     },
     # ------------------------------------------------------------------ layers_until_vanished
     {

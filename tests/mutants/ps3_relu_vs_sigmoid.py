@@ -17,32 +17,20 @@ def relu(x):
         "name": "relu_leaky",
         "cell": "relu",
         "fails": ["test_relu"],
-        "source": '''
-def relu(x):
-    """Return max(0, x) elementwise as a new float array; `x` itself is left unchanged."""
-    return np.where(x > 0, x, 0.01 * x)
-''',
+        "replace": [('return np.maximum(x, 0.0)', 'return np.where(x > 0, x, 0.01 * x)')],
     },
     # ------------------------------------------------------------------ relu_derivative
     {
         "name": "relu_derivative_one_at_zero",
         "cell": "relu_derivative",
         "fails": ["test_relu_derivative"],
-        "source": '''
-def relu_derivative(x):
-    """Return d relu / dx at `x`, elementwise: 1.0 where x > 0 and 0.0 elsewhere (also at 0)."""
-    return (np.asarray(x) >= 0).astype(float)
-''',
+        "replace": [('return (x > 0).astype(float)', 'return (x >= 0).astype(float)')],
     },
     {
         "name": "relu_derivative_sign",
         "cell": "relu_derivative",
         "fails": ["test_relu_derivative"],
-        "source": '''
-def relu_derivative(x):
-    """Return d relu / dx at `x`, elementwise: 1.0 where x > 0 and 0.0 elsewhere (also at 0)."""
-    return np.sign(x)
-''',
+        "replace": [('return (x > 0).astype(float)', 'return np.sign(x)')],
     },
     # ------------------------------------------------------------------ mlp_step
     {
@@ -107,11 +95,12 @@ def relu_derivative(x):
         "name": "gradient_magnitude_mean",
         "cell": "gradient_magnitude",
         "fails": ["test_gradient_magnitude"],
-        "source": '''
-def gradient_magnitude(dW):
-    """Seed 002's heuristic: sum of |dW| over all entries divided by the sum of dW's dimensions."""
-    return float(np.mean(np.abs(dW)))
-''',
+        "replace": [
+            (
+                'return float(np.abs(dW).sum() / np.sum(dW.shape))',
+                'return float(np.mean(np.abs(dW)))',
+            ),
+        ],
     },
     {
         "name": "gradient_magnitude_without_abs",
