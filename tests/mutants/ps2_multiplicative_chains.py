@@ -45,7 +45,9 @@ MUTANTS = [
         "replace": [
             (
                 'g = (g @ weights[layer].T) * dphi(pre[layer - 1])',
-                'g = (g @ weights[layer].T) * dphi(inputs[layer - 1])',
+                "# Mistake: phi' evaluated at the activation's output h_l = phi(z_{l-1}), not at "
+                'z.\n'
+                '            g = (g @ weights[layer].T) * dphi(inputs[layer])',
             ),
         ],
     },
@@ -79,7 +81,17 @@ MUTANTS = [
         "name": "jacobian_derivative_wrong_layer",
         "cell": "input_output_jacobian",
         "fails": ["test_input_output_jacobian_autograd"],
-        "replace": [('if layer < len(weights) - 1:', 'if layer > 0:')],
+        "replace": [
+            (
+                'if layer < len(weights) - 1:\n'
+                "            jac = dphi(z)[:, None] * jac  # diag(phi'(z_l)) d z_l / d x\n"
+                '            h = phi(z)',
+                'if layer > 0:  # Mistake: every layer but the first, not every layer but the '
+                'last\n'
+                '            jac = dphi(z)[:, None] * jac\n'
+                '        h = phi(z)',
+            ),
+        ],
     },
     {
         "name": "jacobian_derivative_from_output",
