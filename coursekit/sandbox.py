@@ -305,3 +305,126 @@ class SandboxKernelManager(AsyncKernelManager):
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
         os.chmod(self.connection_file, 0o444)  # the kernel (uid 65534) must read it
+
+
+# ---------------------------------------------------------------------------------------------
+# nbgrader's execution, guarded: a wall clock per submission, output bytes, a dead kernel
+# ---------------------------------------------------------------------------------------------
+from nbclient.exceptions import DeadKernelError  # noqa: E402
+from nbformat.notebooknode import NotebookNode  # noqa: E402
+from nbgrader.preprocessors import Execute  # noqa: E402
+from traitlets import Float, Integer, Unicode  # noqa: E402
+
+STOPPED = "SubmissionStopped"
+
+
+class GuardedExecute(Execute):
+    """nbgrader's ``Execute`` with the limits of :class:`Limits` that a cell timeout does not give.
+
+    - The whole submission gets ``wall_s`` seconds: each cell's timeout is at most what is left.
+    - Text kept of one cell's outputs, and of all of them, is capped in bytes (``LimitOutput``
+      counts lines, and a 50 MB single line is one line).
+    - When the kernel dies (memory limit, segfault, ``os.kill``) or the clock runs out, every
+      cell not run yet gets a ``SubmissionStopped`` error output naming why, so it scores zero,
+      and the cells that completed keep their grades.
+    What happened is written as JSON lines to ``report`` for the trusted grader.
+    """
+
+    wall_s = Float(600.0).tag(config=True)
+    cell_output_bytes = Integer(256 * 1024).tag(config=True)
+    notebook_output_bytes = Integer(2 * 1024 * 1024).tag(config=True)
+    report = Unicode("").tag(config=True)
+    probe = Unicode("").tag(config=True)  # code run before each test cell (coursekit.tamper)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._deadline = time.monotonic() + self.wall_s
+        self._stopped = ""
+        self._bytes: dict[int, int] = {}
+        self._truncated: set[int] = set()
+        self._probed = False
+        return super().preprocess(nb, resources, km)
+
+    def _event(self, **event) -> None:
+        if self.report:
+            with open(self.report, "a", encoding="utf-8") as f:
+                f.write(json.dumps(event) + "\n")
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        left = max(1, int(self._deadline - time.monotonic()))
+        return left if timeout is None else min(timeout, left)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if not self._stopped and time.monotonic() >= self._deadline:
+            self._stop(f"the submission ran past its wall clock of {self.wall_s:g} s")
+        if self._stopped:
+            cell.outputs = [self._stopped_output()]
+            return cell, resources
+        if self.probe and (not self._probed or cell.metadata.get("nbgrader", {}).get("grade")):
+            self._probed = True
+            self._run_probe(index)
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._stop("the kernel died while running this cell")
+            cell.outputs.append(self._stopped_output())
+        if not self._stopped and time.monotonic() >= self._deadline:
+            self._stop(f"the submission ran past its wall clock of {self.wall_s:g} s")
+        return cell, resources
+
+    def _run_probe(self, index: int) -> None:
+        """Run the integrity probe; its JSON result goes to the report (judged outside)."""
+        try:
+            reply = self.kc_execute_silently(self.probe)
+        except Exception as err:  # noqa: BLE001 (a probe that cannot run is a finding)
+            self._event(kind="probe", cell=index, result=None, error=repr(err)[:300])
+            return
+        self._event(kind="probe", cell=index, result=reply)
+
+    def kc_execute_silently(self, code: str) -> object:
+        """Execute ``code`` without output or history; the value of ``_coursekit_probe``."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False,
+                                 user_expressions={"r": "_coursekit_probe"})
+        reply = self.wait_for_reply(msg_id)
+        content = (reply or {}).get("content", {})
+        value = content.get("user_expressions", {}).get("r", {})
+        return value.get("data", {}).get("text/plain", value.get("evalue"))[:100_000]
+
+    def _stop(self, why: str) -> None:
+        self._stopped = why
+        self._event(kind="stopped", reason=why)
+
+    def _stopped_output(self) -> NotebookNode:
+        return NotebookNode(output_type="error", ename=STOPPED, evalue=self._stopped,
+                            traceback=[f"{STOPPED}: {self._stopped}"])
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep outputs up to the byte caps. Errors and stderr are never dropped, only cut
+        short: nbgrader scores a test cell by them, so dropping one could turn a fail into a pass."""
+        content = msg.get("content", {})
+        size = len(json.dumps(content))
+        used = self._bytes.get(cell_index, 0)
+        self._bytes[cell_index] = used + size
+        total = sum(self._bytes.values())
+        if used + size <= self.cell_output_bytes and total <= self.notebook_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        limit = self.cell_output_bytes if used + size > self.cell_output_bytes else (
+            self.notebook_output_bytes)
+        where = "this cell" if limit == self.cell_output_bytes else "the notebook"
+        note = f"[output truncated: more than {limit} bytes of output in {where}]"
+        if msg["msg_type"] == "error":
+            content["evalue"] = str(content.get("evalue", ""))[:1000]
+            content["traceback"] = [str(t)[:1000] for t in content.get("traceback", [])[-20:]]
+            return super().output(outs, msg, display_id, cell_index)
+        stream = content.get("name") if msg["msg_type"] == "stream" else "stdout"
+        if stream == "stderr" and any(o.get("name") == "stderr" for o in outs):
+            return None
+        if cell_index in self._truncated and stream != "stderr":
+            return None
+        self._truncated.add(cell_index)
+        self._event(kind="output", cell=cell_index, reason=note)
+        out = NotebookNode(output_type="stream", name=stream, text=note + "\n")
+        outs.append(out)
+        return out
