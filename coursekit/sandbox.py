@@ -276,6 +276,14 @@ def kernel_pids(cgroup: str) -> list[int]:
     return found
 
 
+def copy_into_work(files: list[Path], base: Path, work: Path) -> None:
+    """Copy the instructor's data files (paths under ``base``) into the kernel's work folder."""
+    for f in files:
+        dest = work / f.relative_to(base)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, dest)
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel inside the submission's sandbox, talking to it
     over ZeroMQ ``ipc`` sockets in a folder bound into the sandbox."""
@@ -364,7 +372,7 @@ class GuardedExecute(Execute):
             return cell, resources
         if self.probe and (not self._probed or cell.metadata.get("nbgrader", {}).get("grade")):
             self._probed = True
-            self._run_probe(index)
+            self._run_probe(index, cell.metadata.get("nbgrader", {}).get("grade_id"))
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -374,14 +382,15 @@ class GuardedExecute(Execute):
             self._stop(f"the submission ran past its wall clock of {self.wall_s:g} s")
         return cell, resources
 
-    def _run_probe(self, index: int) -> None:
+    def _run_probe(self, index: int, grade_id: str | None) -> None:
         """Run the integrity probe; its JSON result goes to the report (judged outside)."""
         try:
             reply = self.kc_execute_silently(self.probe)
         except Exception as err:  # noqa: BLE001 (a probe that cannot run is a finding)
-            self._event(kind="probe", cell=index, result=None, error=repr(err)[:300])
+            self._event(kind="probe", cell=index, grade_id=grade_id, result=None,
+                        error=repr(err)[:300])
             return
-        self._event(kind="probe", cell=index, result=reply)
+        self._event(kind="probe", cell=index, grade_id=grade_id, result=reply)
 
     def kc_execute_silently(self, code: str) -> object:
         """Execute ``code`` without output or history; the value of ``_coursekit_probe``."""

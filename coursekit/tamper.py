@@ -341,10 +341,12 @@ def _coursekit_fingerprint():
         id(cls.transform_cell), id(cls._showtraceback),
         {k: [id(f) for f in v] for k, v in ip.events.callbacks.items()},
     ]
-    out["sys"] = [id(sys.excepthook), id(sys.displayhook), repr(sys.gettrace()),
-                  repr(sys.getprofile()), [id(f) for f in sys.meta_path],
-                  [id(f) for f in sys.path_hooks], id(vars(builtins)),
-                  sorted(k for k in vars(builtins))]
+    out["sys.displayhook"] = id(sys.displayhook)
+    out["sys.gettrace"] = repr(sys.gettrace())
+    out["sys.getprofile"] = repr(sys.getprofile())
+    out["sys.meta_path"] = [id(f) for f in sys.meta_path]
+    out["sys.path_hooks"] = [id(f) for f in sys.path_hooks]
+    out["builtins"] = [id(vars(builtins))] + sorted(k for k in vars(builtins))
     return out
 '''
 
@@ -357,29 +359,30 @@ def probe_code() -> str:
             "del GUARDED, _coursekit_fingerprint, _coursekit_json\n")
 
 
-def probe_findings(events: list[dict], test_cells: dict[int, str]) -> list[str]:
-    """Reasons from the probe's results (``GuardedExecute`` report events of kind "probe"):
-    any fingerprint that differs from the first one, taken before any student code ran."""
+def probe_findings(events: list[dict]) -> list[tuple[str, str]]:
+    """(grade_id of the test cell, reason) for every probe result (``GuardedExecute`` report
+    events of kind "probe") that differs from the first one, taken before any student code."""
     probes = [e for e in events if e.get("kind") == "probe"]
     if not probes:
         return []
     baseline = _parse(probes[0].get("result"))
     if baseline is None:
-        return [f"the integrity probe could not run before the first cell: "
-                f"{probes[0].get('error') or probes[0].get('result')}"[:300]]
-    reasons = []
+        why = probes[0].get("error") or probes[0].get("result")
+        return [(str(probes[0].get("grade_id")),
+                 f"the integrity probe could not run before the first cell: {why}"[:300])]
+    found = []
     for event in probes[1:]:
-        where = test_cells.get(event.get("cell"), f"cell {event.get('cell')}")
+        where = str(event.get("grade_id"))
         now = _parse(event.get("result"))
         if now is None:
-            reasons.append(f"the integrity probe failed before test cell {where}")
+            found.append((where, f"the integrity probe failed before test cell {where}"))
             continue
         changed = sorted(k for k in baseline.keys() | now.keys()
                          if baseline.get(k) != now.get(k))
         if changed:
-            reasons.append(f"before test cell {where}, the student's code had changed: "
-                           + ", ".join(changed)[:300])
-    return reasons
+            found.append((where, f"before test cell {where}, the student's code had changed "
+                          + ", ".join(changed)[:300]))
+    return found
 
 
 def _parse(result: object) -> dict | None:
