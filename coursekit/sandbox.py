@@ -145,14 +145,14 @@ class Cgroup:
                 except ProcessLookupError:
                     pass
             time.sleep(0.05)
-        for path in self.paths:
-            for _ in range(100):
+        for path in self.paths:  # empty once the killed processes have been reaped
+            for _ in range(600):
                 try:
                     path.rmdir()
                     break
                 except FileNotFoundError:
                     break
-                except OSError:  # still busy: processes are exiting
+                except OSError:
                     time.sleep(0.05)
         return len(killed)
 
@@ -437,3 +437,16 @@ class GuardedExecute(Execute):
         out = NotebookNode(output_type="stream", name=stream, text=note + "\n")
         outs.append(out)
         return out
+
+
+def main() -> int:
+    """``python -m coursekit.sandbox``: exit 0 if submissions can be sandboxed here, else say
+    why and exit 1 (``make autograde`` refuses to grade then, unless ``SANDBOX=off``)."""
+    ok, why = sandbox_available()
+    print("sandbox: available (bubblewrap + cgroup v1 memory and pids)" if ok
+          else f"sandbox: NOT available: {why}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

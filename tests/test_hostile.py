@@ -374,3 +374,25 @@ def test_the_runtime_probe_sees_a_patch_the_scan_would_have_refused():
     findings = json.loads(done.stdout.strip().splitlines()[-1])
     assert [gid for gid, _ in findings] == ["t2"], findings
     assert "numpy.allclose" in findings[0][1] and "ipython" in findings[0][1], findings
+
+
+@pytest.mark.slow
+def test_feedback_shows_outcomes_never_hidden_tests_and_renders_math_offline(batch, tmp_path):
+    from coursekit import feedback
+
+    assignment = next(a for a in g.discover_assignments() if a.name == ASSIGNMENT)
+    source = g.read_notebook(assignment.notebook)
+    hidden = {line for cell in source.cells if g.is_test(cell)
+              for line in g.secret_lines(source).get(g.grade_id(cell), set())}
+    assert hidden, "the assignment has hidden tests to keep out of the feedback"
+    for student in (HONEST, BLANK, "resources"):
+        page = feedback.write_feedback(batch["results"][student], tmp_path / student)
+        text = page.read_text()
+        leaked = sorted(line for line in hidden if line in text)
+        assert leaked == [], (student, leaked)
+        assert (page.parent / "mathjax" / "tex-mml-chtml.js").is_file()
+        assert "src='mathjax/tex-mml-chtml.js'" in text and "http" not in text.split("<body>")[0]
+    blank = (tmp_path / BLANK / f"{ASSIGNMENT}.html").read_text()
+    assert "test_sigmoid</b>: failed" in blank and "NotImplementedError" in blank
+    honest = (tmp_path / HONEST / f"{ASSIGNMENT}.html").read_text()
+    assert "test_sigmoid</b>: passed" in honest and "$" in honest
