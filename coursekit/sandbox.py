@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -370,9 +369,10 @@ class GuardedExecute(Execute):
         if self._stopped:
             cell.outputs = [self._stopped_output()]
             return cell, resources
-        if self.probe and (not self._probed or cell.metadata.get("nbgrader", {}).get("grade")):
+        meta = cell.metadata.get("nbgrader", {})
+        if self.probe and (not self._probed or meta.get("grade")):
             self._probed = True
-            self._run_probe(index, cell.metadata.get("nbgrader", {}).get("grade_id"))
+            self._run_probe(index, meta.get("grade_id"))
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -411,7 +411,8 @@ class GuardedExecute(Execute):
 
     def output(self, outs, msg, display_id, cell_index):
         """Keep outputs up to the byte caps. Errors and stderr are never dropped, only cut
-        short: nbgrader scores a test cell by them, so dropping one could turn a fail into a pass."""
+        short: nbgrader scores a test cell by them, so dropping one could turn a fail into a
+        pass."""
         content = msg.get("content", {})
         size = len(json.dumps(content))
         used = self._bytes.get(cell_index, 0)

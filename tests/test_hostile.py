@@ -28,7 +28,6 @@ The static scan of every honest submission of every bank is checked without a ke
 
 from __future__ import annotations
 
-import ast
 import copy
 import hashlib
 import json
@@ -37,13 +36,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import graders as g
 import nbformat
 import pytest
 
 from coursekit import sandbox as sb
 from coursekit import tamper, worker
-
-import graders as g
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps1_sigmoid_decay"
@@ -304,7 +302,8 @@ def _honest_notebooks(assignment):
     yield "source", source
     yield "solution", g.solved(source, source)
     for m in mutants:
-        yield m["name"], g.solved(source, source, {m["cell"]: g.apply_mutant(m, solutions[m["cell"]])})
+        answer = g.apply_mutant(m, solutions[m["cell"]])
+        yield m["name"], g.solved(source, source, {m["cell"]: answer})
 
 
 @pytest.mark.parametrize("assignment", g.discover_assignments(), ids=str)

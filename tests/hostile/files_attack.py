@@ -1,5 +1,11 @@
+# ruff: noqa
 # A hostile cell: everything it tries outside its own notebook, reported as JSON on stdout.
-import glob, json, os, socket, sqlite3, sys
+import glob
+import json
+import os
+import socket
+import sqlite3
+
 import vgcourse.grading
 
 COURSE = os.environ.get("HOSTILE_COURSE") or "{course}"

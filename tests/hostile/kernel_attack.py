@@ -1,7 +1,10 @@
+# ruff: noqa
 # A hostile cell: every in-kernel trick that could turn a failing test into a passing one.
 import numpy as np
 import torch
+
 import vgcourse.grading as grading
+
 
 def passes(*args, **kwargs):
     return None

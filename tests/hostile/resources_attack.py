@@ -1,6 +1,9 @@
 # A hostile cell: processes that try to outlive the submission, a 50 MB line, a fork bomb,
 # and a SIGKILL for its parent.
-import os, signal, subprocess, time
+import os
+import signal
+import subprocess
+import time
 
 subprocess.Popen(["sleep", "600"], start_new_session=True)
 if os.fork() == 0:
