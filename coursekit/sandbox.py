@@ -376,7 +376,8 @@ class GuardedExecute(Execute):
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            self._stop("the kernel died while running this cell")
+            label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
+            self._stop(f"the kernel died while running {label}")
             cell.outputs.append(self._stopped_output())
         if not self._stopped and time.monotonic() >= self._deadline:
             self._stop(f"the submission ran past its wall clock of {self.wall_s:g} s")

@@ -110,11 +110,14 @@ def restore_cells(nb, release) -> list[str]:
     return reasons
 
 
-def student_cells(nb) -> list[tuple[str, str, int]]:
-    """(label, source, index) of every code cell the student can edit: answers and own cells."""
+def student_cells(nb, release=None) -> list[tuple[str, str, int]]:
+    """(label, source, index) of every code cell the student can edit: answers and own cells.
+    A cell identical to one of the release (a pasted copy of a test cell) is the instructor's
+    code, not the student's."""
+    given = {c.source for c in (release.cells if release else []) if c.cell_type == "code"}
     out = []
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or (cell.source in given and not _is_answer(cell)):
             continue
         if _is_answer(cell):
             out.append((_meta(cell)["grade_id"], cell.source, i))
@@ -360,7 +363,7 @@ def _grade_in(course: Path, assignment: str, student: str, tmp: Path, sandbox: b
         if nb is None:
             return
         result["reasons"] += restore_cells(nb, release)
-        cells = student_cells(nb)
+        cells = student_cells(nb, release)
         findings = tamper.scan_cells([(label, src) for label, src, _ in cells],
                                      scan_rules(source_nb))
         nbformat.write(nb, str(mine / name))

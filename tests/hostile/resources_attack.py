@@ -11,15 +11,19 @@ if os.fork() == 0:
     time.sleep(600)
     os._exit(0)
 print("x" * 50_000_000)
-children = 0
+children = []
 try:
-    while children < 100_000:
-        if os.fork() == 0:
+    while len(children) < 100_000:
+        pid = os.fork()
+        if pid == 0:
             time.sleep(600)
             os._exit(0)
-        children += 1
+        children.append(pid)
 except OSError as err:
-    print("fork bomb stopped after", children, "processes:", err)
+    print("fork bomb stopped after", len(children), "processes:", type(err).__name__)
+for pid in children:  # free the process table again, so that the kernel lives on
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
 try:
     os.kill(os.getppid(), signal.SIGKILL)
 except OSError as err:
