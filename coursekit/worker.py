@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -81,7 +82,7 @@ def _read_result(db: str, private: Path, assignment: str, student: str) -> dict:
             for g in sorted(nbsub.grades, key=lambda g: g.cell.id):
                 kind = "autograded" if g.cell.cell_type == "code" else "manual"
                 cells.append({"notebook": nbsub.name, "grade_id": g.name, "kind": kind,
-                              "auto_score": None if kind == "manual" else g.auto_score,
+                              "auto_score": g.auto_score,
                               "max_score": float(g.max_score),
                               "message": _first_error(by_id[g.name]) if g.name in by_id else ""})
     order = {}
@@ -96,8 +97,8 @@ def _reasons(log: str) -> list[str]:
     found = re.findall(r"Attribute '(\w+)' for cell (\S+) has changed!", log)
     reasons = [f"cell {cell}: its {attr} was edited; restored from the source" for attr, cell in
                found]
-    reasons += [ln.strip() for ln in log.splitlines() if ln.startswith("[ERROR]")][:5]
-    return reasons
+    errors = re.findall(r"^(?:\[ERROR\] )?(\w+(?:Error|Exception)\b: .+)$", log, re.M)
+    return reasons + [f"nbgrader could not grade it: {e.strip()[:300]}" for e in errors[-1:]]
 
 
 def grade_submission(course: Path, assignment: str, student: str, *, sandbox: bool = True,
@@ -126,7 +127,10 @@ def grade_submission(course: Path, assignment: str, student: str, *, sandbox: bo
         config.CourseDirectory.root = str(private)
         config.CourseDirectory.db_url = db
         coursedir = CourseDirectory(config=config)
-        outcome = NbGraderAPI(coursedir=coursedir, config=config).autograde(assignment, student)
+        with warnings.catch_warnings():  # nbgrader's own SQLAlchemy autoflush notes, not ours
+            warnings.filterwarnings("ignore", message=".*not in session.*")
+            api = NbGraderAPI(coursedir=coursedir, config=config)
+            outcome = api.autograde(assignment, student)
         log = outcome.get("log", "") + outcome.get("error", "")
         result["reasons"] = _reasons(log)
         if outcome["success"]:
