@@ -49,19 +49,6 @@ lint: $(STAMP)
 # gradebook, so the venv's bin goes first on PATH. Each works on every exercises/source/ps*.
 NBGRADER = cd exercises && PATH="$(CURDIR)/$(BIN):$$PATH" JUPYTER_PLATFORM_DIRS=1 "$(CURDIR)/$(BIN)/nbgrader"
 
-# Lists the submitted notebooks that are not valid JSON, by name. nbgrader itself also logs
-# them by student and still grades everyone else, then exits 1; `make autograde` does the same.
-define CHECK_SUBMISSIONS
-import glob, json
-for path in sorted(glob.glob("exercises/submitted/*/*/*.ipynb")):
-    try:
-        with open(path, encoding="utf-8") as f:
-            json.load(f)
-    except (ValueError, UnicodeDecodeError) as err:
-        print(f"NOT A VALID NOTEBOOK (cannot be graded): {path}: {err}")
-endef
-export CHECK_SUBMISSIONS
-
 release: $(STAMP)
 	@test -n "$(ASSIGNMENTS)" || { echo "No assignment in exercises/source/"; exit 1; }
 	@for a in $(ASSIGNMENTS); do \
@@ -70,18 +57,12 @@ release: $(STAMP)
 	done
 	@echo "Student versions: exercises/release/<assignment>/ (assignments recorded in exercises/gradebook.db)"
 
+# Grades every submission of exercises/submitted/ concurrently (coursekit.batch): JOBS=N workers
+# (default: the CPU count), SCHEDULER=local for a Dask LocalCluster or SCHEDULER=tcp://host:8786
+# for an existing Dask scheduler; already-graded submissions are skipped unless FORCE=1.
 autograde: $(STAMP)
-	@test -n "$$(ls -d exercises/submitted/*/* 2>/dev/null)" || { \
-	  echo "No submissions: put them in exercises/submitted/<student>/<assignment>/<assignment>.ipynb"; exit 1; }
-	@$(BIN)/python -c "$$CHECK_SUBMISSIONS"
-	@status=0; for a in $(ASSIGNMENTS); do \
-	  ls -d exercises/submitted/*/$$a >/dev/null 2>&1 || continue; \
-	  echo "== nbgrader autograde $$a (every student in exercises/submitted/)"; \
-	  ( $(NBGRADER) autograde "$$a" --create ) || status=1; \
-	done; \
-	if [ $$status -ne 0 ]; then \
-	  echo "Some submissions could not be graded (named above, see the ERROR lines); every other one was graded."; fi; \
-	exit $$status
+	PATH="$(CURDIR)/$(BIN):$$PATH" JUPYTER_PLATFORM_DIRS=1 JOBS="$(JOBS)" SCHEDULER="$(SCHEDULER)" \
+	  FORCE="$(FORCE)" $(BIN)/python -m coursekit.batch --course exercises
 
 feedback: $(STAMP)
 	@for a in $(ASSIGNMENTS); do \
@@ -91,16 +72,19 @@ feedback: $(STAMP)
 	done
 	@echo "Feedback: exercises/feedback/<student>/<assignment>/<assignment>.html"
 
+# One row per student per assignment handed in, with a status and the submission timestamp
+# (coursekit.exports); ROSTER=students.txt (or ROSTER=gradebook) adds `missing` rows.
 grades: $(STAMP)
-	$(NBGRADER) export --to grades.csv
-	@echo "Grades: exercises/grades.csv (one row per student per assignment)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" JUPYTER_PLATFORM_DIRS=1 $(BIN)/python -m coursekit.exports \
+	  --course exercises $(if $(ROSTER),--roster "$(ROSTER)")
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_grading.py
 
 clean:
-	rm -rf _build exercises/release exercises/autograded exercises/feedback exercises/gradebook.db exercises/grades.csv
+	rm -rf _build exercises/release exercises/autograded exercises/feedback exercises/gradebook.db exercises/grades.csv exercises/grading
 
 distclean: clean
 	rm -rf $(VENV)

@@ -97,8 +97,9 @@ def _reasons(log: str) -> list[str]:
     found = re.findall(r"Attribute '(\w+)' for cell (\S+) has changed!", log)
     reasons = [f"cell {cell}: its {attr} was edited; restored from the source" for attr, cell in
                found]
-    errors = re.findall(r"^(?:\[ERROR\] )?(\w+(?:Error|Exception)\b: .+)$", log, re.M)
-    return reasons + [f"nbgrader could not grade it: {e.strip()[:300]}" for e in errors[-1:]]
+    errors = [e for e in re.findall(r"^\s*([\w.]+(?:Error|Exception)\b: .+)$", log, re.M)
+              if "NbGraderException" not in e]
+    return reasons + [f"nbgrader could not grade it: {e.strip()[:300]}" for e in errors[:1]]
 
 
 def grade_submission(course: Path, assignment: str, student: str, *, sandbox: bool = True,
