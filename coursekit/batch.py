@@ -84,7 +84,7 @@ def local_results(course: Path, tasks: list[Task], jobs: int, grade: Callable,
 
     At most ``jobs`` tasks are handed to the pool at once, so when a worker dies (the pool is
     then broken) the tasks in flight are exactly the ones that may have been killed: each is
-    retried once in a fresh pool, then reported as failed.
+    retried once in a fresh pool, alone (so a second death is its own), then reported.
     """
     pending, attempts, inflight = list(reversed(tasks)), Counter(), {}
     context = get_context("spawn")
@@ -92,6 +92,9 @@ def local_results(course: Path, tasks: list[Task], jobs: int, grade: Callable,
     try:
         while pending or inflight:
             while pending and len(inflight) < jobs:
+                if any(attempts[t] for t in inflight.values()) or (attempts[pending[-1]]
+                                                                    and inflight):
+                    break  # a retry runs alone, so a second death is its own
                 task = pending.pop()
                 inflight[pool.submit(grade, str(course), task.assignment, task.student,
                                      sandbox=sandbox)] = task

@@ -85,9 +85,9 @@ def rows(course: Path, roster: list[str] | None = None) -> list[dict]:
         })
     assignments = sorted({a for a, _ in handed_in})
     for student in sorted(set(roster or [])):
-        out += [{"student": student, "assignment": a, "status": "missing", "score": "",
-                 "max_score": "", "autograded_score": "", "autograded_max": "", "timestamp": "",
-                 "reason": "nothing handed in"} for a in assignments if (a, student) not in handed_in]
+        out += [dict(dict.fromkeys(COLUMNS, ""), student=student, assignment=a,
+                     status="missing", reason="nothing handed in")
+                for a in assignments if (a, student) not in handed_in]
     return sorted(out, key=lambda r: (r["assignment"], r["student"]))
 
 

@@ -13,16 +13,16 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pytest
 from graders import (
-    SOURCE_ROOT,
     FIXTURE_SOURCE_ROOT,
+    SOURCE_ROOT,
     grade_id,
     is_answer,
     is_test,
     nbgrader,
     read_notebook,
     solved,
-    strip_solution_markers,
 )
 
 COURSE_CONFIG = SOURCE_ROOT.parent / "nbgrader_config.py"
@@ -75,4 +75,43 @@ def make_class(root: Path, n: int, *, config_extra: str = "", assignment: str = 
     return course, kinds
 
 
-__all__ = ["ASSIGNMENT", "KINDS", "make_class", "strip_solution_markers"]
+
+# ---------------------------------------------------------------------------------------------
+# Shared by the batch, Dask and PostgreSQL tests: one released class, and plain nbgrader's grades
+# ---------------------------------------------------------------------------------------------
+#: Submissions in the shared class (two of each kind).
+CLASS_SIZE = 10
+
+
+def gradebook_scores(url: str, assignment: str = ASSIGNMENT) -> dict[str, dict[str, tuple]]:
+    """student -> {grade_id: (auto_score, max_score)} of every submission in the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url) as gb:
+        return {sub.student.id: {g.name: (g.auto_score, float(g.max_score))
+                                 for nb in sub.notebooks for g in nb.grades}
+                for sub in gb.assignment_submissions(assignment)}
+
+
+def copy_course(course: Path, dest: Path) -> Path:
+    """A copy of a course folder (to grade the same class again, independently)."""
+    shutil.copytree(course, dest / "course")
+    return dest / "course"
+
+
+@pytest.fixture(scope="session")
+def released_class(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """(course, {student: kind}): the shared class, released, not graded. Copy before use."""
+    return make_class(tmp_path_factory.mktemp("class"), CLASS_SIZE)
+
+
+@pytest.fixture(scope="session")
+def plain_grades(released_class, tmp_path_factory):
+    """(scores, log, course) of ONE plain ``nbgrader autograde ASSIGNMENT --create`` on a copy:
+    the reference every other way of grading must equal."""
+    course = copy_course(released_class[0], tmp_path_factory.mktemp("plain"))
+    done = nbgrader(["autograde", ASSIGNMENT, "--create"], course)
+    graded = {d.name for d in (course / "autograded").iterdir()}
+    scores = {s: v for s, v in gradebook_scores(f"sqlite:///{course / 'gradebook.db'}").items()
+              if s in graded}
+    return scores, done.stdout + done.stderr, course

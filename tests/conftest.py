@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from classroom import plain_grades, released_class  # noqa: F401 (session fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
 #: The whole book must build well within this (five chapters of under 60 s each, plus Sphinx).
