@@ -27,8 +27,9 @@ RECORDS = "grading"
 
 
 def db_url(course: Path) -> str:
-    """The gradebook URL of ``course`` (its nbgrader_config.py's ``CourseDirectory.db_url``, or
-    ``VGCOURSE_GRADEBOOK_URL``, or the SQLite file ``gradebook.db`` in the course folder)."""
+    """The gradebook URL of ``course``: its nbgrader_config.py's ``CourseDirectory.db_url``,
+    else the SQLite file ``gradebook.db`` in the course folder (relative SQLite paths are
+    taken from the course folder)."""
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
