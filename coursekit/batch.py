@@ -166,8 +166,10 @@ def log_line(result: dict) -> str:
     return line
 
 
-def summary_table(results: list[dict], skipped: list[Task], wall_s: float) -> str:
-    """Per assignment: counts by outcome, mean score, worker seconds; then the throughput."""
+def summary_table(results: list[dict], skipped: list[Task], wall_s: float,
+                  write_s: float = 0.0) -> str:
+    """Per assignment: counts by outcome, mean score, worker seconds; then the throughput and
+    the time the single writer spent writing the gradebook."""
     rows = [f"{'assignment':<28} {'graded':>6} {'manual':>6} {'flagged':>7} {'failed':>6} "
             f"{'skipped':>7} {'mean score':>11} {'worker s':>9}"]
     names = sorted({r["assignment"] for r in results} | {t.assignment for t in skipped})
@@ -185,6 +187,9 @@ def summary_table(results: list[dict], skipped: list[Task], wall_s: float) -> st
     rate = len(results) / wall_s if wall_s > 0 else 0.0
     rows.append(f"{len(results)} graded now, {len(skipped)} skipped (graded before; FORCE=1 "
                 f"grades them again), {wall_s:.1f} s wall clock, {rate * 60:.1f} submissions/min")
+    if results:
+        rows.append(f"gradebook writer: {write_s:.2f} s in all, "
+                    f"{1000 * write_s / len(results):.0f} ms per submission")
     return "\n".join(rows)
 
 
@@ -203,6 +208,8 @@ def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None 
                                 if gradebook.is_done(course, t.assignment, t.student)]
     todo = [t for t in tasks if t not in set(skipped)]
     url, start, results, written = gradebook.db_url(course), time.perf_counter(), [], set()
+    write_s = 0.0
+    gradebook.open_check(url)
     source = (dask_results(course, todo, scheduler, jobs, grade, sandbox) if scheduler
               else local_results(course, todo, jobs, grade, sandbox))
     with tqdm(total=len(todo), unit="submission", file=sys.stderr, disable=not progress,
@@ -210,17 +217,19 @@ def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None 
         for task, result in source:
             if task in written:  # a result delivered twice is written once
                 continue
+            began = time.perf_counter()
             try:
                 gradebook.write_result(course, result, url)
             except Exception as err:  # noqa: BLE001 (reported, the batch goes on)
                 result = failed_result(task, f"could not be written to the gradebook: {err}",
                                        result.get("seconds", 0.0))
                 gradebook.write_result(course, result, url)
+            write_s += time.perf_counter() - began
             written.add(task)
             results.append(result)
             bar.write(log_line(result), file=out)
             bar.update()
-    print(summary_table(results, skipped, time.perf_counter() - start), file=out)
+    print(summary_table(results, skipped, time.perf_counter() - start, write_s), file=out)
     return results
 
 

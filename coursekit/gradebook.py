@@ -39,6 +39,15 @@ def db_url(course: Path) -> str:
     return url
 
 
+def open_check(url: str) -> None:
+    """Open the gradebook once before grading starts: a database that cannot be reached fails
+    the batch before any work, and nbgrader's (slow) imports are not paid on the first result."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url):
+        pass
+
+
 def submission_hash(course: Path, assignment: str, student: str) -> str:
     """sha256 over the submitted files (names and bytes): a resubmission changes it."""
     digest = hashlib.sha256()

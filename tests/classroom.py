@@ -111,7 +111,7 @@ def plain_grades(released_class, tmp_path_factory):
     the reference every other way of grading must equal."""
     course = copy_course(released_class[0], tmp_path_factory.mktemp("plain"))
     done = nbgrader(["autograde", ASSIGNMENT, "--create"], course)
-    graded = {d.name for d in (course / "autograded").iterdir()}
+    graded = {d.parent.name for d in (course / "autograded").glob(f"*/{ASSIGNMENT}")}
     scores = {s: v for s, v in gradebook_scores(f"sqlite:///{course / 'gradebook.db'}").items()
               if s in graded}
     return scores, done.stdout + done.stderr, course

@@ -69,7 +69,7 @@ def test_each_submission_written_once_with_a_log_line(batch_run, released_class)
     for r in results:
         assert (r["status"] == "failed") == (kinds[r["student"]] == "invalid"), r
         if r["status"] == "failed":
-            assert any("NotJSONError" in why for why in r["reasons"]), r["reasons"]
+            assert any("JSONDecodeError" in why for why in r["reasons"]), r["reasons"]
 
 
 def test_export_one_row_per_submission_with_status(batch_run, released_class):
