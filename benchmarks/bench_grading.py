@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     ways = {
         "plain": [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create"],
         "batch_2": batch + ["--jobs", "2"],
-        "dask_local": batch + ["--jobs", "2", "--scheduler", "local"],
         "batch_1": batch + ["--jobs", "1"],
+        "dask_local": batch + ["--jobs", "2", "--scheduler", "local"],
     }
     floor = import_floor()
     print(f"import floor: {floor:.2f} CPU-s (python -c 'import torch, numpy, vgcourse.grading')")
