@@ -210,7 +210,8 @@ def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None 
     url, start, results, written = gradebook.db_url(course), time.perf_counter(), [], set()
     write_s = 0.0
     gradebook.open_check(url)
-    source = (dask_results(course, todo, scheduler, jobs, grade, sandbox) if scheduler
+    source = (iter(()) if not todo
+              else dask_results(course, todo, scheduler, jobs, grade, sandbox) if scheduler
               else local_results(course, todo, jobs, grade, sandbox))
     with tqdm(total=len(todo), unit="submission", file=sys.stderr, disable=not progress,
               dynamic_ncols=True) as bar:

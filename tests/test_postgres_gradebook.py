@@ -76,10 +76,9 @@ def postgres_url():
     try:
         import psycopg2
 
-        with psycopg2.connect(host="127.0.0.1", port=port, user="grader",
-                              dbname="postgres") as conn:
-            conn.autocommit = True
-            conn.cursor().execute("CREATE DATABASE vgcourse")
+        conn = psycopg2.connect(host="127.0.0.1", port=port, user="grader", dbname="postgres")
+        conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+        conn.cursor().execute("CREATE DATABASE vgcourse")
         conn.close()
         yield f"postgresql://grader@127.0.0.1:{port}/vgcourse"
     finally:
