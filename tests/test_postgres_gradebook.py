@@ -80,7 +80,7 @@ def postgres_url():
         conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
         conn.cursor().execute("CREATE DATABASE vgcourse")
         conn.close()
-        yield f"postgresql://grader@127.0.0.1:{port}/vgcourse"
+        yield f"postgresql+psycopg2://grader@127.0.0.1:{port}/vgcourse"
     finally:
         subprocess.run(as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast",
                                        "-w", "stop"]), capture_output=True, cwd=root)
