@@ -46,17 +46,24 @@ lint: $(STAMP)
 # --- Instructor targets: the real nbgrader command line, run in exercises/ --------------------
 # (exercises/nbgrader_config.py) by `python -m coursekit`, once per assignment
 # (exercises/source/<name>/<name>.ipynb), with the venv's bin first on PATH (nbgrader calls
-# `alembic` when it opens the gradebook). `autograde` lists the submitted notebooks that are
-# not valid JSON; nbgrader grades everyone else and the target exits 1.
+# `alembic` when it opens the gradebook).
+# `autograde` grades every submission of exercises/submitted/ concurrently, each in its own
+# sandbox (coursekit.batch): JOBS=N workers (default: the CPU count), SCHEDULER=local for a Dask
+# LocalCluster or SCHEDULER=tcp://host:8786 for an existing Dask scheduler; already-graded
+# submissions are skipped unless FORCE=1; SANDBOX=off grades without the sandbox (trusted
+# submissions only). `grades` writes one row per student per assignment handed in, with a
+# status and the submission timestamp; ROSTER=students.txt adds `missing` rows.
 release autograde feedback grades: $(STAMP)
-	@$(BIN)/python -m coursekit $@
+	@JOBS="$(JOBS)" SCHEDULER="$(SCHEDULER)" FORCE="$(FORCE)" SANDBOX="$(SANDBOX)" ROSTER="$(ROSTER)" \
+	  $(BIN)/python -m coursekit $@
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_grading.py
 
 clean:
-	rm -rf _build exercises/release exercises/autograded exercises/feedback exercises/gradebook.db exercises/grades.csv
+	rm -rf _build exercises/release exercises/autograded exercises/feedback exercises/gradebook.db exercises/grades.csv exercises/grading
 
 distclean: clean
 	rm -rf $(VENV)

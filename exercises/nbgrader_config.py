@@ -72,6 +72,16 @@ c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
 # recorded by `generate_assignment`), so an edited test cell gains nothing. A deleted test cell
 # is added back and run (`add_missing_cells`), so deleting a test cannot dodge it either.
 # ---------------------------------------------------------------------------------------------
+# A released test cell differs from its recorded checksum because its hidden tests were cleared
+# after the checksum was taken; coursekit.overwrite.OverwriteCells restores it just the same but
+# logs "Attribute 'checksum' ... has changed!" only for a cell the student really edited.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "coursekit.overwrite.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.create_student = True
 # Keep tracebacks in the feedback short enough to read.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from classroom import plain_grades, released_class  # noqa: F401 (session fixtures)
 
 from coursekit.nbgrader_cli import bin_dir, venv_env
 

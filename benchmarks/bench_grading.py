@@ -1,0 +1,178 @@
+"""Grading a class: plain nbgrader vs coursekit.batch (1 and 2 workers) vs a Dask LocalCluster.
+
+A synthetic class of ps1_sigmoid_decay submissions (default 50: full solutions, partial ones
+with the first half of the answers, blank releases, and broken ones whose first answer cell has
+a syntax error) is released once with the real ``nbgrader generate_assignment`` and copied once
+per way of grading, which all run in this one invocation, one after another:
+
+- ``plain``: ONE ``nbgrader autograde ps1_sigmoid_decay --create`` for the whole class (what
+  ``make autograde`` ran before coursekit.batch);
+- ``batch_1`` / ``batch_2``: ``python -m coursekit.batch --jobs 1`` / ``--jobs 2``;
+- ``dask_local``: ``python -m coursekit.batch --scheduler local --jobs 2`` (a LocalCluster).
+
+For each: wall-clock seconds, throughput, CPU-seconds per submission (the command's process tree,
+from ``getrusage(RUSAGE_CHILDREN)``), and whether every per-cell score equals plain nbgrader's.
+The import floor is the CPU time of ``python -c "import torch, numpy, vgcourse.grading"``.
+Writes benchmarks/results/bench_grading.json. Run: ``.venv/bin/python benchmarks/bench_grading.py
+[--submissions 50]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "ps1_sigmoid_decay"
+RESULTS = REPO / "benchmarks" / "results" / "bench_grading.json"
+KINDS = ("full", "partial", "blank", "broken")
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def env() -> dict:
+    return dict(os.environ, JUPYTER_PLATFORM_DIRS="1", OMP_NUM_THREADS="1",
+                PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def timed(args: list[str], cwd: Path) -> dict:
+    """Run a command; its wall-clock seconds, CPU-seconds (its whole process tree) and log."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=cwd, env=env(), capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "returncode": done.returncode,
+            "log": done.stdout + done.stderr}
+
+
+def answer_cells(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"
+            and c.metadata.get("nbgrader", {}).get("solution")
+            and not c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def submission(kind: str, source, release):
+    """One synthetic student's notebook of the given kind, from the release."""
+    nb = nbformat.from_dict(json.loads(nbformat.writes(release)))
+    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in answer_cells(source)}
+    answers = answer_cells(nb)
+    fill = {"full": answers, "partial": answers[: len(answers) // 2], "blank": [],
+            "broken": answers}[kind]
+    for cell in fill:
+        lines = solutions[cell.metadata["nbgrader"]["grade_id"]].splitlines()
+        cell.source = "\n".join(ln for ln in lines if ln.strip() not in MARKERS)
+    if kind == "broken":
+        answers[0].source += "\n    return (  # unfinished line: a SyntaxError\n"
+    return nb
+
+
+def make_class(root: Path, n: int) -> Path:
+    """A released course of ``n`` synthetic ps1 submissions (kinds in turn)."""
+    course = root / "base"
+    (course / "source").mkdir(parents=True)
+    shutil.copy(REPO / "exercises" / "nbgrader_config.py", course)
+    shutil.copytree(REPO / "exercises" / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+    done = timed([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT,
+                  "--force"], course)
+    if done["returncode"] != 0:
+        raise RuntimeError(f"generate_assignment failed:\n{done['log'][-3000:]}")
+    name = f"{ASSIGNMENT}.ipynb"
+    source = nbformat.read(str(course / "source" / ASSIGNMENT / name), as_version=4)
+    release = nbformat.read(str(course / "release" / ASSIGNMENT / name), as_version=4)
+    for i in range(n):
+        folder = course / "submitted" / f"student{i:03d}_{KINDS[i % 4]}" / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(submission(KINDS[i % 4], source, release), str(folder / name))
+        (folder / "timestamp.txt").write_text(f"2026-12-01 10:{i % 60:02d}:00.000000 UTC")
+    return course
+
+
+def scores(course: Path) -> dict:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s.student.id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
+                for s in gb.assignment_submissions(ASSIGNMENT)}
+
+
+def import_floor(repeats: int = 3) -> float:
+    """Mean CPU-seconds of a fresh ``python -c "import torch, numpy, vgcourse.grading"``."""
+    runs = [timed([sys.executable, "-c", "import torch, numpy, vgcourse.grading"], REPO)
+            for _ in range(repeats)]
+    return sum(r["cpu_s"] for r in runs) / repeats
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=50)
+    args = parser.parse_args(argv)
+    n = args.submissions
+    batch = [sys.executable, "-m", "coursekit.batch", "--course", "."]
+    ways = {
+        "plain": [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create"],
+        "batch_2": batch + ["--jobs", "2"],
+        "batch_1": batch + ["--jobs", "1"],
+        "dask_local": batch + ["--jobs", "2", "--scheduler", "local"],
+    }
+    floor = import_floor()
+    print(f"import floor: {floor:.2f} CPU-s (python -c 'import torch, numpy, vgcourse.grading')")
+    runs, reference = {}, None
+    with tempfile.TemporaryDirectory(prefix="bench_grading_") as tmp:
+        base = make_class(Path(tmp), n)
+        for way, command in ways.items():
+            course = Path(tmp) / way
+            shutil.copytree(base, course)
+            run = timed(command, course)
+            got = scores(course)
+            reference = got if reference is None else reference
+            runs[way] = {
+                "wall_s": round(run["wall_s"], 1), "cpu_s": round(run["cpu_s"], 1),
+                "graded": len(got), "submissions_per_min": round(60 * n / run["wall_s"], 2),
+                "cpu_s_per_submission": round(run["cpu_s"] / n, 2),
+                "cpu_s_per_submission_over_import_floor": round(run["cpu_s"] / n / floor, 2),
+                "scores_equal_plain": got == reference, "returncode": run["returncode"],
+                "checksum_warnings": run["log"].count("Attribute 'checksum'"),
+            }
+            writer = re.search(r"gradebook writer: [\d.]+ s in all, (\d+) ms", run["log"])
+            if writer:
+                runs[way]["gradebook_write_ms_per_submission"] = int(writer.group(1))
+            print(way, json.dumps(runs[way]), flush=True)
+            write_record(n, floor, runs, done=len(runs) == len(ways))
+    return 0 if all(r["scores_equal_plain"] for r in runs.values()) else 1
+
+
+def write_record(n: int, floor: float, runs: dict, done: bool) -> None:
+    """benchmarks/results/bench_grading.json (after every way, so a cut-short run leaves its
+    figures, marked ``complete: false``)."""
+    speedup = {w: round(runs["plain"]["wall_s"] / r["wall_s"], 2) for w, r in runs.items()}
+    scaling = (round(runs["batch_1"]["wall_s"] / runs["batch_2"]["wall_s"], 2)
+               if {"batch_1", "batch_2"} <= set(runs) else None)
+    record = {
+        "benchmark": "bench_grading", "assignment": ASSIGNMENT, "submissions": n,
+        "complete": done, "kinds": list(KINDS), "import_floor_cpu_s": round(floor, 2),
+        "runs": runs, "throughput_vs_plain": speedup, "scaling_1_to_2_workers": scaling,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "load_average_at_end": os.getloadavg()},
+        "command": f".venv/bin/python benchmarks/bench_grading.py --submissions {n}",
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps({"throughput_vs_plain": speedup, "scaling_1_to_2_workers": scaling}))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

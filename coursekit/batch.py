@@ -1,0 +1,265 @@
+"""Grading a class: every submission of ``submitted/``, concurrently, one writer.
+
+Each submission is one task, ``coursekit.worker.grade_submission(course, assignment, student)``,
+run by a pool of worker processes (``JOBS``, default: the CPU count) that import nbgrader once and
+call its Python API in-process, or by a ``dask.distributed`` cluster (``SCHEDULER=local`` for a
+``LocalCluster`` on this machine, ``SCHEDULER=tcp://host:8786`` for an existing scheduler). Every
+task returns a JSON dict; this coordinating process alone writes them into the gradebook and
+``autograded/`` (``coursekit.gradebook``), as they arrive, so two workers finishing together
+cannot lose or duplicate a score.
+
+- A worker process that dies mid-submission: that submission is retried once, then reported.
+- An interrupted batch, run again: what was graded from the same files is skipped, unless
+  ``FORCE=1``.
+- Progress bar with ETA (tqdm, on stderr), one line per finished submission and a summary
+  table at the end (stdout). Exit status 1 when any submission could not be graded.
+
+``python -m coursekit.batch [--course exercises] [--jobs N] [--scheduler local|tcp://...]
+[--force]``; ``make autograde`` runs it with ``JOBS``, ``SCHEDULER`` and ``FORCE`` passed through.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from coursekit import gradebook
+
+#: Times a submission is started again after its worker died or raised (then it is reported).
+RETRIES = 1
+
+
+@dataclass(frozen=True, order=True)
+class Task:
+    """One submission: ``submitted/<student>/<assignment>/``."""
+
+    assignment: str
+    student: str
+
+
+def find_tasks(course: Path) -> list[Task]:
+    """Every ``submitted/<student>/<assignment>/`` folder whose assignment has a source."""
+    course = Path(course)
+    known = {p.name for p in (course / "source").iterdir() if p.is_dir()}
+    return sorted(Task(d.name, d.parent.name) for d in (course / "submitted").glob("*/*")
+                  if d.is_dir() and d.name in known)
+
+
+def default_grade(course: str, assignment: str, student: str, sandbox: bool = True) -> dict:
+    """The task run on a worker (a module-level function, so processes and Dask can ship it)."""
+    from coursekit.worker import grade_submission
+
+    return grade_submission(Path(course), assignment, student, sandbox=sandbox)
+
+
+def warm_imports() -> None:
+    """Run once per worker process: what grading one submission imports."""
+    import nbformat  # noqa: F401
+    import nbgrader.api  # noqa: F401
+    import nbgrader.apps  # noqa: F401
+
+    import coursekit.worker  # noqa: F401
+
+
+def failed_result(task: Task, reason: str, seconds: float = 0.0) -> dict:
+    """A contract-shaped result for a submission that could not be graded."""
+    return {"student": task.student, "assignment": task.assignment, "status": "failed",
+            "reasons": [reason], "score": 0.0, "max_score": 0.0,
+            "needs_manual_grading": False, "cells": [], "autograded": {}, "timestamp": None,
+            "seconds": seconds}
+
+
+def local_results(course: Path, tasks: list[Task], jobs: int, grade: Callable,
+                  sandbox: bool) -> Iterator[tuple[Task, dict]]:
+    """(task, result) as a pool of ``jobs`` warm worker processes finishes them.
+
+    At most ``jobs`` tasks are handed to the pool at once, so when a worker dies (the pool is
+    then broken) the tasks in flight are exactly the ones that may have been killed: each is
+    retried once in a fresh pool, alone (so a second death is its own), then reported.
+    """
+    pending, attempts, inflight = list(reversed(tasks)), Counter(), {}
+    context = get_context("spawn")
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=warm_imports)
+    try:
+        while pending or inflight:
+            while pending and len(inflight) < jobs:
+                if any(attempts[t] for t in inflight.values()) or (attempts[pending[-1]]
+                                                                    and inflight):
+                    break  # a retry runs alone, so a second death is its own
+                task = pending.pop()
+                inflight[pool.submit(grade, str(course), task.assignment, task.student,
+                                     sandbox=sandbox)] = task
+            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                pool.shutdown(wait=True, cancel_futures=True)  # settles every future in flight
+                pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=warm_imports)
+                done = set(inflight)
+            for future in done:
+                task = inflight.pop(future)
+                error = future.exception()
+                if error is None:
+                    yield task, future.result()
+                    continue
+                why = ("its worker process died" if isinstance(error, BrokenProcessPool)
+                       else f"its worker raised {type(error).__name__}: {error}")
+                attempts[task] += 1
+                if attempts[task] <= RETRIES:
+                    pending.append(task)
+                else:
+                    yield task, failed_result(task, f"not graded: {why} ({attempts[task]} tries)")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def dask_results(course: Path, tasks: list[Task], scheduler: str, jobs: int, grade: Callable,
+                 sandbox: bool) -> Iterator[tuple[Task, dict]]:
+    """(task, result) from a Dask cluster: a ``LocalCluster`` of ``jobs`` single-threaded worker
+    processes when ``scheduler`` is ``local``, else the scheduler at that address. Workers need
+    the course folder at the same path (a shared filesystem). A task whose worker dies is
+    rescheduled once (``allowed-failures``) and one that raises is retried once (``retries``)."""
+    import dask
+    from distributed import Client, LocalCluster, as_completed
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": RETRIES}):
+        cluster = (LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                dashboard_address=None) if scheduler == "local" else None)
+        try:
+            with Client(cluster or scheduler) as client:
+                client.run(warm_imports)
+                futures = {client.submit(grade, str(course), t.assignment, t.student,
+                                         sandbox=sandbox, pure=False, retries=RETRIES,
+                                         key=f"grade-{t.assignment}-{t.student}-{time.time_ns()}"
+                                         ): t for t in tasks}
+                for future in as_completed(futures):
+                    task = futures[future]
+                    try:
+                        yield task, future.result()
+                    except Exception as err:  # noqa: BLE001 (reported)
+                        yield task, failed_result(task, f"not graded on Dask: "
+                                                        f"{type(err).__name__}: {err}")
+        finally:
+            if cluster is not None:
+                cluster.close()
+
+
+def log_line(result: dict) -> str:
+    """``student assignment score seconds status[: reasons]`` for one finished submission."""
+    score = (f"{result['score']:g}/{result['max_score']:g}" if result["status"] != "failed"
+             else "-")
+    status = result["status"]
+    if result["status"] == "graded" and result.get("needs_manual_grading"):
+        status = "graded (written answers to grade by hand)"
+    line = (f"{result['student']:<24} {result['assignment']:<28} {score:>9} "
+            f"{result.get('seconds', 0.0):6.1f} s  {status}")
+    reasons = result.get("reasons") or []
+    if result["status"] != "graded" or reasons:
+        line += ": " + "; ".join(reasons)
+    return line
+
+
+def summary_table(results: list[dict], skipped: list[Task], wall_s: float,
+                  write_s: float = 0.0) -> str:
+    """Per assignment: counts by outcome, mean score, worker seconds; then the throughput and
+    the time the single writer spent writing the gradebook."""
+    rows = [f"{'assignment':<28} {'graded':>6} {'manual':>6} {'flagged':>7} {'failed':>6} "
+            f"{'skipped':>7} {'mean score':>11} {'worker s':>9}"]
+    names = sorted({r["assignment"] for r in results} | {t.assignment for t in skipped})
+    for name in names:
+        mine = [r for r in results if r["assignment"] == name]
+        count = Counter(r["status"] for r in mine)
+        scored = [r for r in mine if r["status"] != "failed"]
+        mean = (f"{sum(r['score'] for r in scored) / len(scored):.2f}/{scored[0]['max_score']:g}"
+                if scored else "-")
+        rows.append(f"{name:<28} {count['graded']:>6} "
+                    f"{sum(bool(r.get('needs_manual_grading')) for r in scored):>6} "
+                    f"{count['flagged']:>7} {count['failed']:>6} "
+                    f"{sum(t.assignment == name for t in skipped):>7} {mean:>11} "
+                    f"{sum(r.get('seconds', 0.0) for r in mine):>9.1f}")
+    rate = len(results) / wall_s if wall_s > 0 else 0.0
+    rows.append(f"{len(results)} graded now, {len(skipped)} skipped (graded before; FORCE=1 "
+                f"grades them again), {wall_s:.1f} s wall clock, {rate * 60:.1f} submissions/min")
+    if results:
+        rows.append(f"gradebook writer: {write_s:.2f} s in all, "
+                    f"{1000 * write_s / len(results):.0f} ms per submission")
+    return "\n".join(rows)
+
+
+def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None = None,
+                force: bool = False, sandbox: bool = True, grade: Callable = default_grade,
+                out=None, progress: bool = True) -> list[dict]:
+    """Grade every submission of ``course`` not graded before (all with ``force``); write each
+    result through :func:`coursekit.gradebook.write_result`; return the results."""
+    from tqdm import tqdm
+
+    out = out or sys.stdout
+    course = Path(course).resolve()
+    jobs = jobs or os.cpu_count() or 1
+    tasks = find_tasks(course)
+    skipped = [] if force else [t for t in tasks
+                                if gradebook.is_done(course, t.assignment, t.student)]
+    todo = [t for t in tasks if t not in set(skipped)]
+    url, start, results, written = gradebook.db_url(course), time.perf_counter(), [], set()
+    write_s = 0.0
+    gradebook.open_check(url)
+    source = (iter(()) if not todo
+              else dask_results(course, todo, scheduler, jobs, grade, sandbox) if scheduler
+              else local_results(course, todo, jobs, grade, sandbox))
+    with tqdm(total=len(todo), unit="submission", file=sys.stderr, disable=not progress,
+              dynamic_ncols=True) as bar:
+        for task, result in source:
+            if task in written:  # a result delivered twice is written once
+                continue
+            began = time.perf_counter()
+            try:
+                gradebook.write_result(course, result, url)
+            except Exception as err:  # noqa: BLE001 (reported, the batch goes on)
+                result = failed_result(task, f"could not be written to the gradebook: {err}",
+                                       result.get("seconds", 0.0))
+                gradebook.write_result(course, result, url)
+            write_s += time.perf_counter() - began
+            written.add(task)
+            results.append(result)
+            bar.write(log_line(result), file=out)
+            bar.update()
+    print(summary_table(results, skipped, time.perf_counter() - start, write_s), file=out)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m coursekit.batch``: grade the class (the module docstring); exit 1 if any
+    submission could not be graded."""
+    env = os.environ
+    parser = argparse.ArgumentParser(description="Grade every submission of a course.")
+    parser.add_argument("--course", type=Path, default=Path("exercises"))
+    parser.add_argument("--jobs", type=int, default=int(env.get("JOBS") or 0) or None,
+                        help="worker processes (default: JOBS, else the CPU count)")
+    parser.add_argument("--scheduler", default=env.get("SCHEDULER") or None,
+                        help="'local' (a Dask LocalCluster) or a Dask scheduler address")
+    parser.add_argument("--force", action="store_true",
+                        default=env.get("FORCE", "") not in ("", "0"))
+    args = parser.parse_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"jobs: expected a positive number of workers, got {args.jobs}")
+    if not find_tasks(args.course):
+        print(f"No submissions: put them in {args.course}/submitted/<student>/<assignment>/",
+              file=sys.stderr)
+        return 1
+    # nbgrader runs `alembic` from PATH when it opens a gradebook: this venv's bin goes first.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    results = grade_class(args.course, jobs=args.jobs, scheduler=args.scheduler,
+                          force=args.force)
+    return 1 if any(r["status"] == "failed" for r in results) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

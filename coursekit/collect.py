@@ -1,0 +1,97 @@
+"""Collecting submissions downloaded from an LMS (Canvas, Moodle) with ``nbgrader zip_collect``.
+
+nbgrader's ``FileNameCollectorPlugin`` matches ``named_regexp`` against the ABSOLUTE path of
+each extracted file (``re.match`` from its start), so a recipe written for a file name, such as
+``^(?P<student_id>[^_]+)_...``, matches nothing, and ``zip_collect`` then logs a warning per file
+and exits 0 with nothing collected. :class:`LMSFileNameCollector` (set as
+``c.ZipCollectApp.collector_plugin``) matches the regexp against the path relative to the
+extracted folder instead (``doejane_12345_678901_ps1_sigmoid_decay.ipynb``, or
+``Jane Doe_1234_assignsubmission_file_/ps1_sigmoid_decay.ipynb`` for Moodle's folders), after
+dropping a browser's `` (1)`` copy suffix; a ``late`` group that matched (Canvas' ``_LATE``) and
+no ``timestamp`` group give the submission the collection time as its timestamp, so nbgrader
+counts it late (an upper bound on how late it was).
+
+``python -m coursekit.collect ASSIGNMENT [--course exercises]`` runs the real
+``nbgrader zip_collect ASSIGNMENT --force`` and fails when it collected no file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from nbgrader.plugins import FileNameCollectorPlugin
+
+#: A browser's copy suffix before the extension: ``name (1).ipynb`` -> ``name.ipynb``.
+COPY_SUFFIX = re.compile(r" \(\d+\)(?=\.[^./]+$)")
+
+
+class LMSFileNameCollector(FileNameCollectorPlugin):
+    """``FileNameCollectorPlugin`` matching the path relative to the extracted folder."""
+
+    def _relative(self, submitted_file: str) -> str:
+        """The path inside the download: relative to ``extracted/``, without the folder that
+        nbgrader's extractor names after each archive (``extracted/<archive stem>/``)."""
+        app = self.parent
+        if app is None:
+            return os.path.basename(submitted_file)
+        extracted = Path(app._format_collect_path(app.extracted_directory))
+        archives = Path(app._format_collect_path(app.archive_directory))
+        parts = Path(os.path.relpath(submitted_file, extracted)).parts
+        stems = {p.stem for p in archives.iterdir()} if archives.is_dir() else set()
+        if len(parts) > 1 and parts[0] in stems:
+            parts = parts[1:]
+        return "/".join(parts)
+
+    def collect(self, submitted_file: str) -> dict | None:
+        name = COPY_SUFFIX.sub("", self._relative(submitted_file))
+        if os.path.splitext(name)[1] not in self.valid_ext:
+            return None
+        info = self._match(name)
+        if not info:
+            return None
+        late = info.pop("late", None)
+        if late and not info.get("timestamp"):
+            info["timestamp"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+        return {k: v for k, v in info.items() if v is not None}
+
+
+def collect(course: Path, assignment: str) -> tuple[int, str]:
+    """Run ``nbgrader zip_collect ASSIGNMENT --force`` in ``course``: (files collected, log)."""
+    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", assignment, "--force"],
+                          cwd=course, env=env, capture_output=True, text=True, check=False)
+    log = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise RuntimeError(f"nbgrader zip_collect {assignment} failed (exit {done.returncode}):\n"
+                           f"{log[-4000:]}")
+    found = re.findall(r"(\d+) files collected", log)
+    return (int(found[-1]) if found else 0), log
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m coursekit.collect ASSIGNMENT``: collect, and fail when nothing was collected."""
+    parser = argparse.ArgumentParser(description="Collect an LMS download with zip_collect.")
+    parser.add_argument("assignment")
+    parser.add_argument("--course", type=Path, default=Path("exercises"))
+    args = parser.parse_args(argv)
+    count, log = collect(args.course, args.assignment)
+    skipped = [ln for ln in log.splitlines() if "Skipped" in ln or "did not match" in ln]
+    print("\n".join(skipped))
+    if count == 0:
+        print(f"ERROR: no file collected for {args.assignment} from "
+              f"{args.course}/downloaded/{args.assignment}/archive/ (check the archive and "
+              "FileNameCollectorPlugin.named_regexp in nbgrader_config.py)", file=sys.stderr)
+        return 1
+    print(f"{count} files collected into {args.course}/submitted/<student>/{args.assignment}/")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
