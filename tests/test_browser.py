@@ -6,6 +6,12 @@ no console error, every image must have loaded, the math on pages with math must
 MathJax (served by the book itself), and the navigation must reach every page of the table of
 contents. A full-page screenshot of each page is saved in ``benchmarks/results/screenshots/``.
 
+Each page is also read the way a reader sees it, at a laptop width (1280 px) and a phone width
+(390 px): its visible text must hold no raw TeX or MyST markup (``$...$``, ``\\frac``,
+``{cite}``, ``{glue:text}``, ``{numref}``, a backtick left from a role), and no prose, table or
+math may stick out of its column or be cut off unless a scroll container holds it (code blocks
+and wide tables scroll, visibly).
+
 Without Chromium the tests skip with the reason; with ``VGCOURSE_REQUIRE_BROWSER=1`` (set by
 ``.ci/run``) they fail instead, so CI cannot pass without them.
 """
@@ -67,9 +73,9 @@ def server(built_book: Path):
     httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium driven by chromedriver (no network, no first-run, a fresh profile)."""
+def _chromium(*flags: str):
+    """Headless Chromium driven by chromedriver (no network, no first-run, a fresh profile),
+    with ``flags`` added; a generator that yields the driver and then quits it."""
     chromium = next(
         (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None
     )
@@ -87,8 +93,8 @@ def browser():
     for flag in (
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}", *flags,
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -98,6 +104,18 @@ def browser():
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for the page tests and screenshots (scrollbars hidden, as in a screenshot)."""
+    yield from _chromium("--hide-scrollbars")
+
+
+@pytest.fixture(scope="module")
+def reader():
+    """Chromium as a reader has it: scrollbars shown, so a block that scrolls shows it does."""
+    yield from _chromium()
 
 
 def _load(driver, url: str) -> list[dict]:
@@ -180,6 +198,157 @@ def test_page_in_chromium(browser, server, built_book: Path, page: str):
 
     shot = _screenshot(browser, page)
     assert shot.stat().st_size > 5_000, f"{page}: the screenshot is blank ({shot})"
+
+
+#: The widths a page is read at: a laptop (the theme shows its sidebars) and a phone.
+READING_WIDTHS = {"laptop": 1280, "phone": 390}
+
+#: Visible text that is markup the build should have turned into something else. Code, math
+#: already typeset by MathJax, and form fields are not read.
+_RAW_MARKUP_JS = r"""
+const root = document.querySelector("article.bd-article") || document.body;
+const skip = "pre, code, kbd, samp, script, style, textarea, mjx-container, .highlight";
+const patterns = [
+  [/\$[^$\s][^$]*\$/, "TeX between dollar signs"],
+  [/\\(frac|sqrt|mathbb|mathrm|operatorname|partial|sigma|varepsilon|qquad|text|hat|Big|left|right|cdot)(?![a-z])/,
+   "a TeX command"],
+  [/\\[()\[\]]/, "a TeX math delimiter"],
+  [/\{(cite(:[a-z]+)?|glue(:[a-z]+)?|numref|doc|ref|eq|math|term|download|abbr)\}/, "a MyST role"],
+  [/`[^`\n]+`?/, "a backtick left from a role or literal"],
+  [/^\s*(:{3,}|`{3,})/, "a directive fence"],
+];
+const found = [];
+const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  const el = node.parentElement;
+  if (!el || el.closest(skip)) continue;
+  const style = getComputedStyle(el);
+  if (style.visibility === "hidden" || style.display === "none" || !el.getClientRects().length)
+    continue;
+  for (const [re, what] of patterns) {
+    const m = node.textContent.match(re);
+    if (m) {
+      const text = node.textContent;
+      const at = Math.max(0, m.index - 40);
+      found.push(what + ": ..." + text.slice(at, m.index + m[0].length + 40).trim() + "...");
+      break;
+    }
+  }
+}
+return found;
+"""
+
+#: Where a wide element may scroll instead of fitting its column: code blocks and their
+#: outputs and tables at every width, display math too on a phone. Prose never.
+SCROLLABLE = {
+    "laptop": "pre, div.highlight, .cell_output, .output, .pst-scrollable-table-container, table",
+    "phone": "pre, div.highlight, .cell_output, .output, .pst-scrollable-table-container, table, "
+             "div.math, mjx-container[display]",
+}
+
+#: Elements that stick out of the article's column, or cut their own content off, unless a
+#: scroll container (overflow-x auto or scroll) of a kind in ``arguments[0]`` (a CSS selector)
+#: holds them inside the column; with ``arguments[1]``, such a container that scrolls must also
+#: show its scrollbar.
+_CLIPPED_JS = r"""
+const scrollable = arguments[0];
+const scrollbars = arguments[1];  // classic scrollbars (a laptop); a phone's are overlays
+const root = document.querySelector("article.bd-article") || document.body;
+const column = root.getBoundingClientRect();
+const scrolls = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
+const held = (el) => {
+  for (let a = el; a && a !== root.parentElement; a = a.parentElement) {
+    const r = a.getBoundingClientRect();
+    if (a.matches(scrollable) && scrolls(a) && r.left >= column.left - 1
+        && r.right <= column.right + 1) return true;
+  }
+  return false;
+};
+const describe = (el, why) => {
+  const name = el.tagName.toLowerCase() + (el.className && typeof el.className === "string"
+    ? "." + el.className.trim().split(/\s+/).join(".") : "");
+  const text = (el.textContent || "").replace(/\s+/g, " ").trim().slice(0, 70);
+  return `${name} ${why}: "${text}"`;
+};
+// How far the content of an element that hides its overflow reaches past its box: its child
+// elements' boxes (MathJax's glyph boxes overhang their container's scrollWidth harmlessly, so
+// scrollWidth is used only for an element that holds text alone).
+const cutBy = (el) => {
+  if (!el.children.length) return el.scrollWidth - el.clientWidth;
+  const r = el.getBoundingClientRect();
+  let worst = 0;
+  for (const child of el.children) {
+    const c = child.getBoundingClientRect();
+    if (c.width > 0) worst = Math.max(worst, c.right - r.right, r.left - c.left);
+  }
+  return worst;
+};
+const found = [];
+for (const el of root.querySelectorAll("mjx-container[display]")) {
+  const box = el.getBoundingClientRect();
+  const math = el.firstElementChild ? el.firstElementChild.getBoundingClientRect() : box;
+  const cut = Math.max(math.right - box.right, box.left - math.left);
+  if (cut > 1 && !(el.matches(scrollable) && scrolls(el))) {
+    found.push(describe(el, `hides ${Math.round(cut)} px of its equation (it must fit)`));
+  }
+}
+for (const el of root.querySelectorAll("*")) {
+  const tag = el.tagName.toLowerCase();
+  if (tag !== "mjx-container" && el.closest("mjx-container")) continue;  // MathJax's inner boxes
+  if (tag !== "svg" && el.closest("svg")) continue;
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0) continue;
+  const style = getComputedStyle(el);
+  if (style.visibility === "hidden" || style.position === "fixed") continue;
+  // (an inline box has no clientWidth of its own; code blocks are checked by being held)
+  if (style.display !== "inline" && ["hidden", "clip"].includes(style.overflowX)
+      && !el.closest("pre, div.highlight")) {
+    const cut = cutBy(el);
+    if (cut > 1) {
+      found.push(describe(el, `cuts off ${Math.round(cut)} px of its content`));
+      continue;
+    }
+  }
+  const out = Math.max(r.right - column.right, column.left - r.left);
+  if (out > 1 && !held(el.parentElement)) found.push(describe(el, `sticks out of the column by ${Math.round(out)} px`));
+}
+if (scrollbars) {
+  for (const el of root.querySelectorAll(scrollable)) {
+    if (scrolls(el) && el.scrollWidth > el.clientWidth + 1 && el.offsetHeight <= el.clientHeight)
+      found.push(describe(el, "scrolls without a visible scrollbar"));
+  }
+}
+const page = document.documentElement.scrollWidth - document.documentElement.clientWidth;
+if (page > 1) found.push(`the page itself is ${page} px wider than the window`);
+return found;
+"""
+
+
+def _at_width(driver, width: int, url: str) -> None:
+    """Load ``url`` in a window ``width`` px wide (a phone's metrics below 600 px)."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    _load(driver, url)
+
+
+@pytest.mark.parametrize("name", list(READING_WIDTHS))
+@pytest.mark.parametrize("page", PAGES)
+def test_page_reads_cleanly(reader, server, page: str, name: str):
+    """No raw TeX or MyST markup in the visible text, and nothing clipped, at a laptop's and
+    at a phone's width."""
+    width = READING_WIDTHS[name]
+    try:
+        _at_width(reader, width, urljoin(server, f"{page}.html"))
+        raw = reader.execute_script(_RAW_MARKUP_JS)
+        clipped = reader.execute_script(_CLIPPED_JS, SCROLLABLE[name], name == "laptop")
+    finally:
+        reader.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    problems = [f"raw markup, {r}" for r in raw] + [f"clipped, {c}" for c in clipped]
+    assert not problems, (
+        f"{page} at {width} px: {len(problems)} rendering problems:\n" + "\n".join(problems[:25])
+    )
 
 
 def _page_of(href: str) -> str:

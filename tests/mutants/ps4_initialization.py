@@ -244,4 +244,24 @@ def variance_preserving_std(fan_in, activation):
     return math.sqrt(factor / fan_in)
 ''',
     },
+    # ------------------------------------------------------------------ update_ratios
+    {
+        "name": "update_ratios_before_is_a_view",
+        "cell": "update_ratios",
+        "fails": ["test_update_ratios"],
+        "replace": [(".detach().clone() for layer in linears", ".detach() for layer in linears")],
+    },
+    {
+        "name": "update_ratios_keeps_stale_gradients",
+        "cell": "update_ratios",
+        "fails": ["test_update_ratios"],
+        "replace": [("    optimizer.zero_grad()\n", "")],
+    },
+    {
+        "name": "update_ratios_gradient_not_step",
+        "cell": "update_ratios",
+        "fails": ["test_update_ratios"],
+        "replace": [("(layer.weight.detach() - w).norm() / w.norm()",
+                     "layer.weight.grad.norm() / w.norm()")],
+    },
 ]
