@@ -1,0 +1,129 @@
+"""Known-wrong answers for ps7_gradients_through_time.
+
+Each mutant edits one answer cell of the solution notebook into a plausible student mistake;
+the autograder tests require it to lose points on every test cell in ``fails``.
+"""
+
+MUTANTS = [
+    # ------------------------------------------------------------ rnn_backward
+    {
+        "name": "bptt_forgets_tanh_derivative",
+        "cell": "rnn_backward",
+        "fails": ["test_rnn_backward"],
+        "replace": [("da = delta * (1 - torch.tanh(pre[k - 1]) ** 2)", "da = delta")],
+    },
+    {
+        "name": "bptt_untransposed_recurrent_weights",
+        "cell": "rnn_backward",
+        "fails": ["test_rnn_backward"],
+        "replace": [("delta = W_hh.T @ da", "delta = W_hh @ da")],
+    },
+    {
+        "name": "bptt_outer_with_current_state",
+        "cell": "rnn_backward",
+        "fails": ["test_rnn_backward"],
+        "replace": [("torch.outer(da, states[k - 1])", "torch.outer(da, states[k])")],
+    },
+    {
+        "name": "bptt_keeps_only_last_step",
+        "cell": "rnn_backward",
+        "fails": ["test_rnn_backward"],
+        "replace": [("dW_hh += torch.outer", "dW_hh = torch.outer"),
+                    ("dW_xh += torch.outer", "dW_xh = torch.outer"),
+                    ("db += da", "db = da")],
+    },
+    # ------------------------------------------------------------ clip_grad_total_norm
+    {
+        "name": "clip_each_tensor_separately",
+        "cell": "clip_grad_total_norm",
+        "fails": ["test_clip_grad_total_norm"],
+        "replace": [("        for g in grads:\n            g.mul_(scale)",
+                     "        for g in grads:\n"
+                     "            g.mul_(min(1.0, max_norm / (float(g.norm()) + 1e-6)))")],
+    },
+    {
+        "name": "clip_returns_norm_after_clipping",
+        "cell": "clip_grad_total_norm",
+        "fails": ["test_clip_grad_total_norm"],
+        "replace": [("    return total", "    return min(total, max_norm)")],
+    },
+    {
+        "name": "clip_scales_small_gradients_up",
+        "cell": "clip_grad_total_norm",
+        "fails": ["test_clip_grad_total_norm"],
+        "replace": [("    if scale < 1:\n", "    if True:\n")],
+    },
+    {
+        "name": "clip_ignores_nonfinite",
+        "cell": "clip_grad_total_norm",
+        "fails": ["test_clip_grad_total_norm_nonfinite"],
+        "replace": [("    if not math.isfinite(total):\n", "    if False:\n")],
+    },
+    {
+        "name": "clip_checks_inf_but_not_nan",
+        "cell": "clip_grad_total_norm",
+        "fails": ["test_clip_grad_total_norm_nonfinite"],
+        "replace": [("if not math.isfinite(total):", "if total == float(\"inf\"):")],
+    },
+    # ------------------------------------------------------------ jacobian_bound
+    {
+        "name": "bound_uses_spectral_radius",
+        "cell": "jacobian_bound",
+        "fails": ["test_jacobian_bound"],
+        "replace": [("torch.linalg.matrix_norm(W_hh, ord=2).item()",
+                     "torch.linalg.eigvals(W_hh).abs().max().item()")],
+    },
+    {
+        "name": "bound_uses_frobenius_norm",
+        "cell": "jacobian_bound",
+        "fails": ["test_jacobian_bound"],
+        "replace": [("torch.linalg.matrix_norm(W_hh, ord=2).item()", "W_hh.norm().item()")],
+    },
+    {
+        "name": "bound_gamma_not_raised_to_power",
+        "cell": "jacobian_bound",
+        "fails": ["test_jacobian_bound"],
+        "replace": [("(gamma * sigma_max) ** steps", "gamma * sigma_max ** steps")],
+    },
+    # ------------------------------------------------------------ lstm_step
+    {
+        "name": "lstm_gate_order_ifog",
+        "cell": "lstm_step",
+        "fails": ["test_lstm_step"],
+        "replace": [("z_i, z_f, z_g, z_o = ", "z_i, z_f, z_o, z_g = ")],
+    },
+    {
+        "name": "lstm_output_without_tanh",
+        "cell": "lstm_step",
+        "fails": ["test_lstm_step"],
+        "replace": [("h_new = torch.sigmoid(z_o) * torch.tanh(c_new)",
+                     "h_new = torch.sigmoid(z_o) * c_new")],
+    },
+    {
+        "name": "lstm_candidate_sigmoid",
+        "cell": "lstm_step",
+        "fails": ["test_lstm_step"],
+        "replace": [("torch.sigmoid(z_i) * torch.tanh(z_g)", "torch.sigmoid(z_i) * torch.sigmoid(z_g)")],
+    },
+    # ------------------------------------------------------------ lstm_cell_grad
+    {
+        "name": "cell_grad_ignores_hidden_path",
+        "cell": "lstm_cell_grad",
+        "fails": ["test_lstm_cell_grad"],
+        "replace": [("return (dc_new + through_h) * torch.sigmoid(z_f)",
+                     "return dc_new * torch.sigmoid(z_f)")],
+    },
+    {
+        "name": "cell_grad_forgets_forget_gate",
+        "cell": "lstm_cell_grad",
+        "fails": ["test_lstm_cell_grad"],
+        "replace": [("return (dc_new + through_h) * torch.sigmoid(z_f)",
+                     "return dc_new + through_h")],
+    },
+    {
+        "name": "cell_grad_tanh_of_old_cell",
+        "cell": "lstm_cell_grad",
+        "fails": ["test_lstm_cell_grad"],
+        "replace": [("(1 - torch.tanh(c_new) ** 2)", "(1 - torch.tanh(c) ** 2)")],
+    },
+]
