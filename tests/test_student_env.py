@@ -40,8 +40,9 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
-#: What the student's environment is made of (Colab's share of it), with their requirements.
-STUDENT_BASE = ("torch", "numpy", "matplotlib", "ipykernel", "pip")
+#: What the student's environment is made of (Colab's share of it), with their requirements;
+#: tqdm is the course package's one other requirement (Colab has it; pip would download it).
+STUDENT_BASE = ("torch", "numpy", "matplotlib", "ipykernel", "pip", "tqdm")
 #: Importable in the course's environment, and never in the student's.
 TOOLING = ("myst_nb", "jupyter_book", "sphinx", "nbgrader", "coursekit", "jupytext",
            "nbclient", "pytest", "selenium")
@@ -80,13 +81,9 @@ def requirement_closure(names) -> dict[str, metadata.Distribution]:
 
 def top_level_entries(dist: metadata.Distribution) -> set[Path]:
     """The files and folders a distribution put directly into site-packages."""
-    site = Path(dist.locate_file("")).resolve()
-    entries = set()
-    for file in dist.files or []:
-        path = Path(dist.locate_file(file)).resolve()
-        if path.is_relative_to(site) and path != site:
-            entries.add(site / path.relative_to(site).parts[0])
-    return entries
+    site = Path(dist.locate_file(""))
+    return {site / file.parts[0] for file in dist.files or []
+            if file.parts[0] not in ("..", "__pycache__")}
 
 
 def make_student_env(folder: Path, names=STUDENT_BASE) -> Path:
@@ -98,7 +95,7 @@ def make_student_env(folder: Path, names=STUDENT_BASE) -> Path:
         check=True, capture_output=True, text=True).stdout.strip())
     for dist in requirement_closure(names).values():
         for entry in top_level_entries(dist):
-            if entry.name != "__pycache__" and not (site / entry.name).exists():
+            if not (site / entry.name).exists():
                 (site / entry.name).symlink_to(entry)
     return python
 
@@ -215,13 +212,17 @@ def test_chapter_download_reads_as_the_book(built_book: Path, stem: str):
     expected = _html_text(page, "pasted-text") + _html_text(page, "std-numref")
     missing = [t for t in expected if t not in text]
     assert not missing, f"{stem}: the page shows {missing[:5]} but the download does not"
-    source = (BOOK / f"{stem}.md").read_text()
-    if "{cite" in source:
+    # Each citation of the page (link text "Glorot and Bengio, 2010", its entry as the link's
+    # title) is in the text, and its entry in the bibliography at the end.
+    links = re.findall(r'<a class="reference internal" href="bibliography\.html#[^"]*" '
+                       r'title="([^"]*)">(.*?)</a>', page.read_text(encoding="utf-8"))
+    if "{cite" in (BOOK / f"{stem}.md").read_text():
+        assert links, f"{stem}: the page cites nothing (the check would check nothing)"
         assert nb.cells[-1].source.startswith("## Bibliography"), "no bibliography at the end"
-        cites = re.findall(r'<a class="reference internal" href="bibliography\.html#[^"]*">'
-                           r"(.*?)</a>", page.read_text(encoding="utf-8"))
-        cited = {html.unescape(re.sub(r"<[^>]+>", "", c)) for c in cites}
-        assert cited and all(c in text for c in cited), f"{stem}: citations {cited - {t for t in cited if t in text}}"
+    for title, link in links:
+        cite = html.unescape(re.sub(r"<[^>]+>", "", link))
+        assert cite in text, f"{stem}: the citation {cite!r} is not in the download"
+        assert html.unescape(title) in nb.cells[-1].source, f"{stem}: no entry {title!r}"
 
 
 @pytest.mark.parametrize("stem", chapter_stems())
@@ -233,8 +234,7 @@ def test_chapter_download_runs_where_only_the_course_package_is(student, built_b
             cell.outputs = []  # what the student's kernel makes, not the build's
     student.run(nb, name=stem)
     figures = len(re.findall(r"^```\{glue:figure\}", (BOOK / f"{stem}.md").read_text(), re.M))
-    shown = [c for c in nb.cells if c.cell_type == "code" and "show_glued(" in c.source
-             and not c.source.lstrip().startswith(("#", "from"))]
+    shown = [c for c in nb.cells if "show-glued" in c.metadata.get("tags", [])]
     assert len(shown) == figures, f"{stem}: {figures} figures in the chapter, {len(shown)} shown"
     for cell in shown:
         assert any("image/png" in o.get("data", {}) for o in cell.outputs), cell.source
@@ -271,3 +271,22 @@ def test_the_wheel_is_the_students_package(built_book: Path, tmp_path: Path):
     assert sorted(zipfile.ZipFile(served).namelist()) == sorted(names)
     meta = zipfile.ZipFile(wheels[0]).read(f"{wheels[0].name.split('-py3')[0]}.dist-info/METADATA")
     assert b"Description-Content-Type: text/markdown" in meta and b"Project-URL" in meta
+
+
+def test_the_exercises_page_names_the_package_and_serves_its_wheel(built_book: Path):
+    """pip install vgcourse==<version> and the wheel's link; no repository address."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wheel = f"{project['name']}-{project['version']}-py3-none-any.whl"
+    page = (built_book / "exercises.html").read_text(encoding="utf-8")
+    assert f"pip install {project['name']}=={project['version']}" in html.unescape(
+        re.sub(r"<[^>]+>", "", page))
+    assert f'href="packages/{wheel}"' in page and (built_book / "packages" / wheel).is_file()
+    assert "git+https" not in page
+    for name in assignment_names():
+        text = (built_book / "exercises" / f"{name}.ipynb").read_text(encoding="utf-8")
+        assert f"{project['name']}=={project['version']}" in text, name
+        assert "book/0" not in text, f"{name} points to a file of the repository"
+        for url in re.findall(r"https://vgcourse\.github\.io/vanishing-gradients/([\w.-]+)", text):
+            assert (built_book / url).is_file(), f"{name} links {url}, not a page of the book"

@@ -18,9 +18,10 @@ and the course package are installed (Colab, a laptop, Binder):
   is the code it includes; an unknown role or directive is a warning (an error with ``-W``).
 
 The published exercises (``exercises/<name>.ipynb``, written by ``vgcourse_publish``) get
-the same install cell before their first code cell. It also builds the course package's wheel (``python -m build``) into ``packages/`` of the
-HTML output, so that the book alone is enough to install it, and provides the
-``{vgcourse-install}`` directive (the pip line and the wheel's download link). The book's own
+the same install cell before their first code cell. The extension also builds the course
+package's wheel (``python -m build``) into ``packages/`` of the HTML output, so that the book
+alone is enough to install it, and provides the ``{vgcourse-install}`` directive (the pip
+line and the wheel's download link). The book's own
 build (glue, cross-references, the execution cache) is not touched.
 """
 
@@ -95,7 +96,8 @@ def install_cell(name: str, version: str) -> nbformat.NotebookNode:
         "except PackageNotFoundError:\n"
         "    _course_package = None\n"
         f'if _course_package != "{version}":\n'
-        f"    %pip install --quiet {name}=={version}"
+        f"    %pip install --quiet {name}=={version}\n"
+        f'    version("{name}")  # a PackageNotFoundError here: pip could not install it'
     )
     return nbformat.v4.new_code_cell(source, metadata={"tags": ["install-course-package"]})
 
@@ -574,7 +576,7 @@ def standalone_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode:
     if any(c.cell_type == "code" and "show_glued(" in c.source for c in cells):
         cells.insert(1, nbformat.v4.new_code_cell(
             "# Shows the chapter's figures where the book shows them.\n"
-            "from vgcourse.glue import show_glued", metadata={"tags": ["remove-input"]}))
+            "from vgcourse.glue import show_glued", metadata={"tags": ["import-show-glued"]}))
     bibliography = bibliography_cell(chapter)
     if bibliography is not None:
         cells.append(bibliography)
