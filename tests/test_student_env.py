@@ -7,8 +7,8 @@ each one's files, with those of its requirements, into the new environment's sit
 Then, as a student would:
 
 1. the install cell of a chapter download installs the course package from the wheel the book
-   serves (pip, offline: ``PIP_NO_INDEX`` and ``PIP_FIND_LINKS`` point at the book's
-   ``packages/``), and does nothing the second time;
+   serves (pip without a package index, ``--find-links`` at this build's
+   ``packages/index.html`` instead of its online address), and does nothing the second time;
 2. every chapter the download button offers runs top to bottom in that environment's kernel
    (nbclient), shows a figure (``image/png``) at each place the chapter shows one, and holds
    no MyST markup; its glued numbers, citations and figure references read as the book's
@@ -34,6 +34,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from nbclient import NotebookClient
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -100,11 +101,11 @@ def make_student_env(folder: Path, names=STUDENT_BASE) -> Path:
     return python
 
 
-def student_environ(packages: Path) -> dict[str, str]:
-    """The environment of a student's kernel and pip: no course paths, pip offline."""
+def student_environ() -> dict[str, str]:
+    """The environment of a student's kernel and pip: no course paths, no package index."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_", "JUPYTER"))}
-    env.update(PYTHONDONTWRITEBYTECODE="1", PIP_NO_INDEX="1", PIP_FIND_LINKS=str(packages),
-               PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_CONSTRAINT="", PIP_NO_CACHE_DIR="1",
+    env.update(PYTHONDONTWRITEBYTECODE="1", PIP_NO_INDEX="1", PIP_CONSTRAINT="",
+               PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_CACHE_DIR="1",
                MPLBACKEND="module://matplotlib_inline.backend_inline")
     return env
 
@@ -154,9 +155,15 @@ def student(built_book: Path, tmp_path_factory) -> StudentKernel:
     folder = tmp_path_factory.mktemp("student")
     python = make_student_env(folder / "venv")
     (folder / "work").mkdir()
-    kernel = StudentKernel(python, student_environ(built_book / "packages"), folder / "work")
+    kernel = StudentKernel(python, student_environ(), folder / "work")
     download = nbformat.read(built_book / "_sources" / f"{chapter_stems()[0]}.ipynb", 4)
     install = download.cells[0]
+    # pip finds the wheel in the book's packages/ (its online address: this build's copy)
+    online = re.search(r"--find-links (\S+)", install.source).group(1)
+    baseurl = yaml.safe_load((ROOT / "_config.yml").read_text())["html"]["baseurl"]
+    assert online == f"{baseurl.rstrip('/')}/packages/", online
+    install.source = install.source.replace(
+        online, (built_book / "packages" / "index.html").as_uri())
     probe = "import importlib.metadata as m; print('vgcourse', m.version('vgcourse'))"
     kernel.run(nbformat.v4.new_notebook(cells=[install, code_cell(probe)]), name="install cell")
     return kernel

@@ -84,8 +84,13 @@ def wheel_name(app: Sphinx) -> str:
     return f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
 
 
-def install_cell(name: str, version: str) -> nbformat.NotebookNode:
-    """The first cell of every download: install the package where it is missing."""
+def install_cell(name: str, version: str, packages_url: str = "") -> nbformat.NotebookNode:
+    """The first cell of every download: install the package where it is missing.
+
+    pip looks for it on the package index and, with ``packages_url``, in the book's copy of
+    the wheel (``packages/index.html`` lists it).
+    """
+    find_links = f" --find-links {packages_url}" if packages_url else ""
     source = (
         f"# Run this cell first: it installs the course package, {name} {version}, where it\n"
         "# is missing (Google Colab, a fresh environment) and does nothing where it is there.\n"
@@ -96,10 +101,16 @@ def install_cell(name: str, version: str) -> nbformat.NotebookNode:
         "except PackageNotFoundError:\n"
         "    _course_package = None\n"
         f'if _course_package != "{version}":\n'
-        f"    %pip install --quiet {name}=={version}\n"
+        f"    %pip install --quiet {name}=={version}{find_links}\n"
         f'    version("{name}")  # a PackageNotFoundError here: pip could not install it'
     )
     return nbformat.v4.new_code_cell(source, metadata={"tags": ["install-course-package"]})
+
+
+def packages_url(app: Sphinx) -> str:
+    """The online address of the book's ``packages/`` (empty without ``html_baseurl``)."""
+    base = app.config.html_baseurl
+    return f"{base.rstrip('/')}/{PACKAGES_URL_DIR}/" if base else ""
 
 
 def build_wheel(app: Sphinx, exception: Exception | None) -> None:
@@ -126,6 +137,10 @@ def build_wheel(app: Sphinx, exception: Exception | None) -> None:
         for old in out.glob("*.whl"):
             old.unlink()
         wheel.replace(out / wheel.name)
+    # pip --find-links reads the links of this page (a static site lists no folders)
+    (out / "index.html").write_text(
+        f'<!DOCTYPE html>\n<html><body><a href="{wheel.name}">{wheel.name}</a></body></html>\n',
+        encoding="utf-8")
 
 
 class InstallDirective(Directive):
@@ -560,7 +575,7 @@ def standalone_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode:
     """The download of chapter ``docname``, made from the build's executed notebook."""
     notebook = nbformat.read(executed_notebook(app, docname), as_version=4)
     chapter = Chapter(app, docname)
-    cells = [install_cell(*package_spec(app))]
+    cells = [install_cell(*package_spec(app), packages_url(app))]
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cells.append(convert_code_cell(cell, chapter))
@@ -609,7 +624,7 @@ def add_install_cells(app: Sphinx, exception: Exception | None) -> None:
     """
     if exception is not None or app.builder.format != "html":
         return
-    cell = install_cell(*package_spec(app))
+    cell = install_cell(*package_spec(app), packages_url(app))
     for path in sorted((Path(app.outdir) / "exercises").glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         if any(c.metadata.get("tags") == cell.metadata["tags"] for c in notebook.cells):
