@@ -620,15 +620,18 @@ def add_install_cells(app: Sphinx, exception: Exception | None) -> None:
     """``build-finished``: the install cell, before the first code cell of every exercise.
 
     Runs after ``vgcourse_publish`` put the student versions into ``exercises/``; a notebook
-    that already has the cell (an unchanged release kept from the last build) is left alone.
+    that already has this cell (an unchanged release kept from the last build) is left alone,
+    an older install cell is replaced.
     """
     if exception is not None or app.builder.format != "html":
         return
     cell = install_cell(*package_spec(app), packages_url(app))
     for path in sorted((Path(app.outdir) / "exercises").glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
-        if any(c.metadata.get("tags") == cell.metadata["tags"] for c in notebook.cells):
+        kept = [c for c in notebook.cells if c.metadata.get("tags") == cell.metadata["tags"]]
+        if [c.source for c in kept] == [cell.source]:
             continue
+        notebook.cells = [c for c in notebook.cells if c not in kept]
         first = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "code"),
                      len(notebook.cells))
         notebook.cells.insert(first, cell)
