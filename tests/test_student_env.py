@@ -129,8 +129,11 @@ class StudentKernel:
             name: str = "") -> nbformat.NotebookNode:
         from jupyter_client.manager import KernelManager
 
-        km = KernelManager(kernel_name="student", kernel_spec_manager=self.specs)
+        # IPC sockets (in the scratch folder): no TCP port that another kernel could take first
+        km = KernelManager(kernel_name="student", kernel_spec_manager=self.specs,
+                           transport="ipc", ip=str(self.workdir.parent / "kernel"))
         client = NotebookClient(nb, km=km, timeout=180, allow_errors=allow_errors,
+                                startup_timeout=180,
                                 kernel_name="student",
                                 resources={"metadata": {"path": str(self.workdir)}})
         start = time.perf_counter()
@@ -295,5 +298,6 @@ def test_the_exercises_page_names_the_package_and_serves_its_wheel(built_book: P
         text = (built_book / "exercises" / f"{name}.ipynb").read_text(encoding="utf-8")
         assert f"{project['name']}=={project['version']}" in text, name
         assert "book/0" not in text, f"{name} points to a file of the repository"
-        for url in re.findall(r"https://vgcourse\.github\.io/vanishing-gradients/([\w.-]+)", text):
+        for url in re.findall(r"https://vgcourse\.github\.io/vanishing-gradients/([\w.-]+\.html)",
+                              text):
             assert (built_book / url).is_file(), f"{name} links {url}, not a page of the book"
