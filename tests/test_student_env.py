@@ -52,6 +52,8 @@ MARKUP = re.compile(r"\{[\w.:+-]+\}`|^\s*(```|:::)\{|^\s*\([\w.:-]+\)=\s*$", re.
 #: Seconds each notebook took in the student's kernel (printed by tests/conftest.py).
 TIMINGS: dict[str, float] = {}
 
+pytestmark = pytest.mark.slow  # minutes: it re-runs every chapter (`make test` runs it)
+
 
 def chapter_stems() -> list[str]:
     """Every chapter file book/0N_*.md (the numbered chapters, whatever their number)."""
