@@ -13,11 +13,11 @@ CACHE_KEY := _build/.cache-key
 # 2-core machine (and the book build, nbgrader and pytest each run one kernel at a time).
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: all venv book test lint release autograde feedback grades bench clean distclean FORCE
+.PHONY: all venv book test lint student release autograde feedback grades bench clean distclean FORCE
 
 all: book
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml coursekit/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -25,6 +25,15 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# A light set-up for students: JupyterLab and the course package (requirements-student.txt),
+# nothing of the book, grading or test tooling. Then: .venv-student/bin/jupyter lab
+STUDENT_VENV := .venv-student
+student:
+	test -x $(STUDENT_VENV)/bin/python || $(PYTHON) -m venv $(STUDENT_VENV)
+	$(STUDENT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(STUDENT_VENV)/bin/python -m pip install --quiet -r requirements-student.txt
+	@echo "Start JupyterLab with: $(STUDENT_VENV)/bin/jupyter lab"
 
 $(CACHE_KEY): FORCE | $(STAMP)
 	@mkdir -p _build
@@ -66,6 +75,6 @@ clean:
 	rm -rf _build exercises/release exercises/autograded exercises/feedback exercises/gradebook.db exercises/grades.csv exercises/grading
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(STUDENT_VENV)
 
 FORCE:

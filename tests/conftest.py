@@ -9,6 +9,7 @@ browser tests). If the build fails, every test that needs it errors with the bui
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +66,15 @@ def built_book(book_build: BookBuild) -> Path:
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Print how long each assignment's autograde batch took (tests/test_autograder.py)."""
-    from graders import TIMINGS as timings
+    """Print how long each assignment's autograde batch took (tests/test_autograder.py), and
+    each chapter download and blank exercise in the student's environment (test_student_env)."""
+    student = getattr(sys.modules.get("test_student_env"), "TIMINGS", None)
+    if student:
+        terminalreporter.section("run time in the student's environment")
+        for name, seconds in student.items():
+            terminalreporter.write_line(f"{name}: {seconds:.1f} s")
+    graders = sys.modules.get("graders")
+    timings = getattr(graders, "TIMINGS", None)
     if not timings:
         return
     terminalreporter.section("autograde time per assignment")

@@ -131,6 +131,11 @@ def test_every_assignment_is_published_as_its_student_version(built_book: Path, 
     nbformat.validate(student)
     source = nbformat.read(SOURCES / name / f"{name}.ipynb", as_version=4)
 
+    # The book adds a cell that installs the course package (book/_ext/vgcourse_downloads.py).
+    installs = [c for c in student.cells if "install-course-package" in c.metadata.get("tags", [])]
+    assert len(installs) == 1 and "%pip install" in installs[0].source, name
+    student.cells.remove(installs[0])
+
     def grade_ids(nb):
         return [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
 
@@ -223,15 +228,29 @@ def test_every_chapter_offers_the_notebook_and_binder(built_book: Path, stem: st
 
 @pytest.mark.parametrize("stem", chapters())
 def test_chapter_download_is_the_chapter_as_a_notebook(built_book: Path, stem: str):
-    """The .ipynb offered for download is valid and holds exactly the chapter's code."""
+    """The .ipynb offered for download is valid and holds the chapter's code, in order.
+
+    Its first cell installs the course package; ``myst_nb``'s glue is ``vgcourse.glue``'s;
+    and a ``show_glued`` cell shows each glued figure where the chapter does
+    (tests/test_student_env.py runs it where myst_nb is not installed).
+    """
     download = built_book / "_sources" / f"{stem}.ipynb"
     nb = nbformat.read(download, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert "install-course-package" in nb.cells[0].metadata.get("tags", [])
     chapter = jupytext.read(BOOK / f"{stem}.md")
-    expected = [c.source.strip() for c in chapter.cells if c.cell_type == "code"]
-    actual = [c.source.strip() for c in nb.cells if c.cell_type == "code"]
+    expected = [
+        c.source.strip().replace("from myst_nb import glue", "from vgcourse.glue import glue")
+        for c in chapter.cells if c.cell_type == "code"
+    ]
+    added = {"install-course-package", "show-glued", "import-show-glued"}
+    actual = [c.source.strip() for c in nb.cells if c.cell_type == "code"
+              and not added & set(c.metadata.get("tags", []))]
     assert actual == expected
+    figures = re.findall(r"^```\{glue:figure\} (\S+)", (BOOK / f"{stem}.md").read_text(), re.M)
+    shown = re.findall(r'show_glued\("([^"]+)"\)', "\n".join(c.source for c in nb.cells))
+    assert shown == figures
 
 
 def test_mathjax_is_served_by_the_book(built_book: Path):
