@@ -174,4 +174,35 @@ def critical_std(width, activation):
     return gain / np.sqrt(width)
 ''',
     },
+    # ---------------------------------------------------------------- fixed_point_growth
+    {
+        "name": "fixed_point_squares_the_mean_derivative",
+        "cell": "fixed_point_growth",
+        "fails": ["test_fixed_point_growth"],
+        # Mistake: E[phi'(z)]**2 instead of E[phi'(z)**2].
+        "replace": [("np.sum(weights * dphi(np.sqrt(q) * nodes) ** 2)",
+                     "np.sum(weights * dphi(np.sqrt(q) * nodes)) ** 2")],
+    },
+    {
+        "name": "fixed_point_one_step_of_the_map",
+        "cell": "fixed_point_growth",
+        "fails": ["test_fixed_point_growth"],
+        # Mistake: applies the variance map once (q_1 from q_0 = 1) instead of iterating it.
+        "replace": [("for _ in range(10_000):", "for _ in range(1):")],
+    },
+    {
+        "name": "fixed_point_variance_used_as_std",
+        "cell": "fixed_point_growth",
+        "fails": ["test_fixed_point_growth"],
+        # Mistake: scales the standard normal nodes by the variance q instead of sqrt(q).
+        "replace": [("weights * phi(np.sqrt(q) * nodes)", "weights * phi(q * nodes)"),
+                    ("weights * dphi(np.sqrt(q) * nodes)", "weights * dphi(q * nodes)")],
+    },
+    {
+        "name": "fixed_point_small_weight_chi",
+        "cell": "fixed_point_growth",
+        "fails": ["test_fixed_point_growth"],
+        # Mistake: returns the small-weight approximation chi = n std^2 at the fixed point.
+        "replace": [("return float(q), float(chi)", "return float(q), float(gain2)")],
+    },
 ]
