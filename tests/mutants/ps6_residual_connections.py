@@ -1,7 +1,9 @@
 """Known-wrong answers for ps6_residual_connections.
 
 Each mutant edits one answer cell of the solution notebook into a plausible student mistake;
-the autograder tests require it to lose points on every test cell in ``fails``.
+the autograder tests require it to lose points on every test cell in ``fails``. Each
+submission costs a kernel start and ``import torch``, so the bank keeps two or three mistakes per
+answer cell.
 """
 
 MUTANTS = [
@@ -20,23 +22,10 @@ MUTANTS = [
                     ("return x + alpha * branch", "return torch.relu(x + alpha * branch)")],
     },
     {
-        "name": "block_alpha_scales_skip",
-        "cell": "residual_block",
-        "fails": ["test_residual_block"],
-        "replace": [("return x + alpha * branch", "return alpha * (x + branch)")],
-    },
-    {
         "name": "block_skip_detached",
         "cell": "residual_block",
         "fails": ["test_residual_block_autograd"],
         "replace": [("return x + alpha * branch", "return x.detach() + alpha * branch")],
-    },
-    {
-        "name": "block_branch_without_autograd",
-        "cell": "residual_block",
-        "fails": ["test_residual_block_autograd"],
-        "replace": [("    branch = hidden @ W2.T + b2",
-                     "    with torch.no_grad():\n        branch = hidden @ W2.T + b2")],
     },
     # ------------------------------------------------------------ residual_jacobian
     {
@@ -52,19 +41,6 @@ MUTANTS = [
         "fails": ["test_residual_jacobian"],
         "replace": [("return identity + alpha * (W2 * active) @ W1",
                      "return identity + alpha * W2 @ W1")],
-    },
-    {
-        "name": "jacobian_transposed",
-        "cell": "residual_jacobian",
-        "fails": ["test_residual_jacobian"],
-        "replace": [("return identity + alpha * (W2 * active) @ W1",
-                     "return (identity + alpha * (W2 * active) @ W1).T")],
-    },
-    {
-        "name": "jacobian_mask_ignores_bias",
-        "cell": "residual_jacobian",
-        "fails": ["test_residual_jacobian"],
-        "replace": [("active = (W1 @ x + b1 > 0)", "active = (W1 @ x > 0)")],
     },
     # ------------------------------------------------------------ layer_norm
     {
@@ -82,13 +58,6 @@ MUTANTS = [
                     ("var = x.var(dim=-1, correction=0, keepdim=True)",
                      "var = x.var(dim=0, correction=0, keepdim=True)")],
     },
-    {
-        "name": "layer_norm_eps_outside_sqrt",
-        "cell": "layer_norm",
-        "fails": ["test_layer_norm"],
-        "replace": [("x_hat = (x - mean) / torch.sqrt(var + eps)",
-                     "x_hat = (x - mean) / (torch.sqrt(var) + eps)")],
-    },
     # ------------------------------------------------------------ layer_norm_backward
     {
         "name": "ln_backward_statistics_as_constants",
@@ -102,21 +71,6 @@ MUTANTS = [
         "fails": ["test_layer_norm_backward"],
         "replace": [("return inv_std * (g - g_mean - x_hat * gx_mean)",
                      "return inv_std * (g - g_mean)")],
-    },
-    {
-        "name": "ln_backward_forgets_weight",
-        "cell": "layer_norm_backward",
-        "fails": ["test_layer_norm_backward"],
-        "replace": [("g = dout * weight", "g = dout")],
-    },
-    {
-        "name": "ln_backward_sums_over_batch",
-        "cell": "layer_norm_backward",
-        "fails": ["test_layer_norm_backward"],
-        "replace": [("g_mean = g.mean(dim=-1, keepdim=True)",
-                     "g_mean = g.mean(dim=0, keepdim=True)"),
-                    ("gx_mean = (g * x_hat).mean(dim=-1, keepdim=True)",
-                     "gx_mean = (g * x_hat).mean(dim=0, keepdim=True)")],
     },
     # ------------------------------------------------------------ residual_variance
     {
@@ -132,13 +86,6 @@ MUTANTS = [
         "replace": [("q0 * (1.0 + alpha**2 * gain) ** n_blocks",
                      "q0 * (1.0 + n_blocks * alpha**2 * gain)")],
     },
-    {
-        "name": "variance_gain_outside",
-        "cell": "residual_variance",
-        "fails": ["test_residual_variance"],
-        "replace": [("q0 * (1.0 + alpha**2 * gain) ** n_blocks",
-                     "q0 * gain * (1.0 + alpha**2) ** n_blocks")],
-    },
     # ------------------------------------------------------------ update_ratio
     {
         "name": "ratio_difference_of_norms",
@@ -153,18 +100,5 @@ MUTANTS = [
         "cell": "update_ratio",
         "fails": ["test_update_ratio"],
         "replace": [("/ torch.linalg.vector_norm(old)", "/ torch.linalg.vector_norm(new)")],
-    },
-    {
-        "name": "ratio_mean_elementwise",
-        "cell": "update_ratio",
-        "fails": ["test_update_ratio"],
-        "replace": [("float(torch.linalg.vector_norm(new - old) / torch.linalg.vector_norm(old))",
-                     "float(((new - old).abs() / old.abs()).mean())")],
-    },
-    {
-        "name": "ratio_no_length_check",
-        "cell": "update_ratio",
-        "fails": ["test_update_ratio"],
-        "replace": [("    if len(before) != len(after):\n", "    if False:\n")],
     },
 ]
