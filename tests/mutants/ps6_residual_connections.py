@@ -1,0 +1,104 @@
+"""Known-wrong answers for ps6_residual_connections.
+
+Each mutant edits one answer cell of the solution notebook into a plausible student mistake;
+the autograder tests require it to lose points on every test cell in ``fails``. Each
+submission costs a kernel start and ``import torch``, so the bank keeps two or three mistakes per
+answer cell.
+"""
+
+MUTANTS = [
+    # ------------------------------------------------------------ residual_block
+    {
+        "name": "block_forgets_skip",
+        "cell": "residual_block",
+        "fails": ["test_residual_block", "test_residual_block_autograd"],
+        "replace": [("return x + alpha * branch", "return alpha * branch")],
+    },
+    {
+        "name": "block_relu_after_sum",
+        "cell": "residual_block",
+        "fails": ["test_residual_block", "test_residual_block_autograd"],
+        "replace": [("hidden = torch.relu(x @ W1.T + b1)", "hidden = x @ W1.T + b1"),
+                    ("return x + alpha * branch", "return torch.relu(x + alpha * branch)")],
+    },
+    {
+        "name": "block_skip_detached",
+        "cell": "residual_block",
+        "fails": ["test_residual_block_autograd"],
+        "replace": [("return x + alpha * branch", "return x.detach() + alpha * branch")],
+    },
+    # ------------------------------------------------------------ residual_jacobian
+    {
+        "name": "jacobian_forgets_identity",
+        "cell": "residual_jacobian",
+        "fails": ["test_residual_jacobian"],
+        "replace": [("return identity + alpha * (W2 * active) @ W1",
+                     "return alpha * (W2 * active) @ W1")],
+    },
+    {
+        "name": "jacobian_without_relu_mask",
+        "cell": "residual_jacobian",
+        "fails": ["test_residual_jacobian"],
+        "replace": [("return identity + alpha * (W2 * active) @ W1",
+                     "return identity + alpha * W2 @ W1")],
+    },
+    # ------------------------------------------------------------ layer_norm
+    {
+        "name": "layer_norm_unbiased_variance",
+        "cell": "layer_norm",
+        "fails": ["test_layer_norm"],
+        "replace": [("var = x.var(dim=-1, correction=0, keepdim=True)",
+                     "var = x.var(dim=-1, keepdim=True)")],
+    },
+    {
+        "name": "layer_norm_over_the_batch",
+        "cell": "layer_norm",
+        "fails": ["test_layer_norm"],
+        "replace": [("mean = x.mean(dim=-1, keepdim=True)", "mean = x.mean(dim=0, keepdim=True)"),
+                    ("var = x.var(dim=-1, correction=0, keepdim=True)",
+                     "var = x.var(dim=0, correction=0, keepdim=True)")],
+    },
+    # ------------------------------------------------------------ layer_norm_backward
+    {
+        "name": "ln_backward_statistics_as_constants",
+        "cell": "layer_norm_backward",
+        "fails": ["test_layer_norm_backward"],
+        "replace": [("return inv_std * (g - g_mean - x_hat * gx_mean)", "return inv_std * g")],
+    },
+    {
+        "name": "ln_backward_missing_variance_term",
+        "cell": "layer_norm_backward",
+        "fails": ["test_layer_norm_backward"],
+        "replace": [("return inv_std * (g - g_mean - x_hat * gx_mean)",
+                     "return inv_std * (g - g_mean)")],
+    },
+    # ------------------------------------------------------------ residual_variance
+    {
+        "name": "variance_alpha_not_squared",
+        "cell": "residual_variance",
+        "fails": ["test_residual_variance"],
+        "replace": [("(1.0 + alpha**2 * gain)", "(1.0 + alpha * gain)")],
+    },
+    {
+        "name": "variance_grows_linearly",
+        "cell": "residual_variance",
+        "fails": ["test_residual_variance"],
+        "replace": [("q0 * (1.0 + alpha**2 * gain) ** n_blocks",
+                     "q0 * (1.0 + n_blocks * alpha**2 * gain)")],
+    },
+    # ------------------------------------------------------------ update_ratio
+    {
+        "name": "ratio_difference_of_norms",
+        "cell": "update_ratio",
+        "fails": ["test_update_ratio"],
+        "replace": [("torch.linalg.vector_norm(new - old) / torch.linalg.vector_norm(old)",
+                     "(torch.linalg.vector_norm(new) - torch.linalg.vector_norm(old)).abs()"
+                     " / torch.linalg.vector_norm(old)")],
+    },
+    {
+        "name": "ratio_divides_by_new",
+        "cell": "update_ratio",
+        "fails": ["test_update_ratio"],
+        "replace": [("/ torch.linalg.vector_norm(old)", "/ torch.linalg.vector_norm(new)")],
+    },
+]
