@@ -58,7 +58,18 @@ def default_grade(course: str, assignment: str, student: str, sandbox: bool = Tr
     """The task run on a worker (a module-level function, so processes and Dask can ship it)."""
     from coursekit.worker import grade_submission
 
+    use_venv_bin()
+
     return grade_submission(Path(course), assignment, student, sandbox=sandbox)
+
+
+def use_venv_bin() -> None:
+    """nbgrader runs ``alembic`` from PATH when it creates a gradebook: this interpreter's bin
+    folder (the venv's) goes first, in every process that grades."""
+    bindir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
+        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
 
 def warm_imports() -> None:
@@ -253,9 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No submissions: put them in {args.course}/submitted/<student>/<assignment>/",
               file=sys.stderr)
         return 1
-    # nbgrader runs `alembic` from PATH when it opens a gradebook: this venv's bin goes first.
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    use_venv_bin()
     results = grade_class(args.course, jobs=args.jobs, scheduler=args.scheduler,
                           force=args.force)
     return 1 if any(r["status"] == "failed" for r in results) else 0
