@@ -1,26 +1,26 @@
-"""``python -m coursekit release|autograde|feedback|grades [--course DIR]``."""
+"""``python -m coursekit COMMAND [--course DIR] [options]``: the instructor commands.
+
+``release`` (nbgrader generate_assignment), ``autograde`` (the sandboxed, parallel batch),
+``feedback`` (HTML without hidden tests), ``grades`` (the CSV export) and ``collect`` (an LMS
+download); ``python -m coursekit COMMAND --help`` lists each one's options.
+"""
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
+import sys
 
-from .assignments import COURSE
 from .commands import COMMANDS
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m coursekit",
-        description="The instructor commands: nbgrader over every assignment of the course.",
-    )
-    parser.add_argument("command", choices=sorted(COMMANDS),
-                        help="; ".join(f"{n}: {f.__doc__.splitlines()[0]}"
-                                       for n, f in sorted(COMMANDS.items())))
-    parser.add_argument("--course", type=Path, default=COURSE,
-                        help=f"the nbgrader course folder (default: {COURSE})")
-    args = parser.parse_args(argv)
-    return COMMANDS[args.command](args.course.resolve())
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        lines = "\n".join(f"  {name:10} {fn.__doc__.strip().splitlines()[0]}"
+                          for name, fn in COMMANDS.items())
+        print(f"usage: python -m coursekit COMMAND [--course DIR] [options]\n{lines}",
+              file=sys.stderr)
+        return 2
+    return COMMANDS[argv[0]](argv[1:])
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from coursekit import gradebook
+from coursekit.assignments import COURSE
 
 #: Times a submission is started again after its worker died or raised (then it is reported).
 RETRIES = 1
@@ -245,28 +246,51 @@ def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None 
     return results
 
 
+def sandbox_gate(sandbox: bool, out=None) -> bool:
+    """Whether grading may start: with the sandbox only where it works; without it only when
+    asked explicitly (``SANDBOX=off``), said loudly."""
+    from coursekit.sandbox import sandbox_available
+
+    out = out or sys.stdout
+    if not sandbox:
+        print("WARNING: SANDBOX=off: grading WITHOUT the sandbox. Each submission's code runs "
+              "with your rights and can read or change the course: trusted submissions only.",
+              file=out)
+        return True
+    ok, why = sandbox_available()
+    if not ok:
+        print(f"Refusing to grade: the sandbox cannot run on this machine ({why}). Install "
+              "bubblewrap (Debian: apt-get install bubblewrap) and run as a user that may "
+              "create cgroups, or grade trusted submissions with SANDBOX=off.", file=out)
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m coursekit.batch``: grade the class (the module docstring); exit 1 if any
     submission could not be graded."""
     env = os.environ
     parser = argparse.ArgumentParser(description="Grade every submission of a course.")
-    parser.add_argument("--course", type=Path, default=Path("exercises"))
+    parser.add_argument("--course", type=Path, default=COURSE)
     parser.add_argument("--jobs", type=int, default=int(env.get("JOBS") or 0) or None,
                         help="worker processes (default: JOBS, else the CPU count)")
     parser.add_argument("--scheduler", default=env.get("SCHEDULER") or None,
                         help="'local' (a Dask LocalCluster) or a Dask scheduler address")
     parser.add_argument("--force", action="store_true",
                         default=env.get("FORCE", "") not in ("", "0"))
+    parser.add_argument("--sandbox", choices=("on", "off"), default=env.get("SANDBOX") or "on",
+                        help="'off' grades WITHOUT the sandbox: trusted submissions only")
     args = parser.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         raise ValueError(f"jobs: expected a positive number of workers, got {args.jobs}")
+    if not sandbox_gate(args.sandbox == "on"):
+        return 2
     if not find_tasks(args.course):
         print(f"No submissions: put them in {args.course}/submitted/<student>/<assignment>/",
               file=sys.stderr)
         return 1
     use_venv_bin()
     results = grade_class(args.course, jobs=args.jobs, scheduler=args.scheduler,
-                          force=args.force)
+                          force=args.force, sandbox=args.sandbox == "on")
     return 1 if any(r["status"] == "failed" for r in results) else 0
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 
 from nbgrader.plugins import FileNameCollectorPlugin
 
+from coursekit.assignments import COURSE
+
 #: A browser's copy suffix before the extension: ``name (1).ipynb`` -> ``name.ipynb``.
 COPY_SUFFIX = re.compile(r" \(\d+\)(?=\.[^./]+$)")
 
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m coursekit.collect ASSIGNMENT``: collect, and fail when nothing was collected."""
     parser = argparse.ArgumentParser(description="Collect an LMS download with zip_collect.")
     parser.add_argument("assignment")
-    parser.add_argument("--course", type=Path, default=Path("exercises"))
+    parser.add_argument("--course", type=Path, default=COURSE)
     args = parser.parse_args(argv)
     count, log = collect(args.course, args.assignment)
     skipped = [ln for ln in log.splitlines() if "Skipped" in ln or "did not match" in ln]

@@ -7,6 +7,7 @@ prints what it does and returns the exit status.
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -48,51 +49,76 @@ def release(course: Path = COURSE) -> int:
     return 0
 
 
-def autograde(course: Path = COURSE) -> int:
-    """``nbgrader autograde NAME --create`` for every assignment with submissions.
+def autograde(argv: list[str]) -> int:
+    """Grade every submission, concurrently, each in its own sandbox (``coursekit.batch``).
 
-    A notebook that is not valid JSON is listed first; nbgrader then logs it by student, grades
-    everyone else and exits 1, and so does this command.
+    A notebook that is not valid JSON is listed first; it is graded ``failed`` with that
+    reason and everyone else is graded.
     """
-    if not any(p.is_dir() for p in course.glob("submitted/*/*")):
-        print(f"No submissions: put them in "
-              f"{course / 'submitted'}/<student>/<assignment>/<assignment>.ipynb")
-        return 1
+    from . import batch
+
+    course = _course_of(argv)
     for line in invalid_submissions(course):
         print(line)
-    status = 0
-    for name in _assignments(course):
-        if not any(course.glob(f"submitted/*/{name}")):
-            continue
-        print(f"== nbgrader autograde {name} (every student in {course / 'submitted'}/)",
-              flush=True)
-        if run_nbgrader(["autograde", name, "--create"], course, limit_s=None,
-                        capture=False).returncode != 0:
-            status = 1
-    if status:
-        print("Some submissions could not be graded (named above, see the ERROR lines); "
-              "every other one was graded.")
-    return status
+    return batch.main(argv)
 
 
-def feedback(course: Path = COURSE) -> int:
-    """``nbgrader generate_feedback NAME --force`` for every autograded assignment."""
-    for name in _assignments(course):
-        if not any(course.glob(f"autograded/*/{name}")):
+def feedback(argv: list[str]) -> int:
+    """Feedback HTML for every graded submission, without the hidden tests' source.
+
+    ``feedback/<student>/<assignment>/<assignment>.html`` goes back to the student;
+    ``feedback/instructor/...`` adds the reasons a submission was flagged for review.
+    """
+    from . import gradebook
+    from .feedback import write_feedback
+
+    course = _course_of(argv)
+    records = sorted((course / gradebook.RECORDS).glob("*/*.json"))
+    written = 0
+    for path in records:
+        result = json.loads(path.read_text(encoding="utf-8"))
+        if result["status"] not in ("graded", "flagged"):
             continue
-        if _nbgrader(course, "generate_feedback", name, "--force") != 0:
-            return 1
-    print(f"Feedback: {course / 'feedback'}/<student>/<assignment>/<assignment>.html")
+        folder = course / "autograded" / result["student"] / result["assignment"]
+        result["autograded"] = {nb.name: nb.read_text(encoding="utf-8")
+                                for nb in sorted(folder.glob("*.ipynb"))}
+        sub = Path(result["student"]) / result["assignment"]
+        write_feedback(result, course / "feedback" / sub)
+        write_feedback(result, course / "feedback" / "instructor" / sub, instructor=True)
+        written += 1
+    if not written:
+        print(f"No graded submission in {course / gradebook.RECORDS}/: run `make autograde` first")
+        return 1
+    print(f"Feedback: {course / 'feedback'}/<student>/<assignment>/<assignment>.html "
+          f"({written} submissions; the instructor's copies in feedback/instructor/)")
     return 0
 
 
-def grades(course: Path = COURSE) -> int:
-    """``nbgrader export --to grades.csv``: one row per student per assignment."""
-    status = _nbgrader(course, "export", "--to", "grades.csv")
-    if status == 0:
-        print(f"Grades: {course / 'grades.csv'} (one row per student per assignment)")
-    return status
+def grades(argv: list[str]) -> int:
+    """The grades CSV: one row per student per assignment handed in (``coursekit.exports``)."""
+    from . import exports
+
+    return exports.main(argv)
 
 
-#: command name -> function(course) -> exit status.
-COMMANDS = {"release": release, "autograde": autograde, "feedback": feedback, "grades": grades}
+def collect(argv: list[str]) -> int:
+    """Collect an LMS download into ``submitted/`` (``coursekit.collect``)."""
+    from . import collect as lms
+
+    return lms.main(argv)
+
+
+def _course_of(argv: list[str]) -> Path:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--course", type=Path, default=COURSE)
+    return parser.parse_known_args(argv)[0].course.resolve()
+
+
+def _release(argv: list[str]) -> int:
+    """``nbgrader generate_assignment`` for every assignment (the student versions)."""
+    return release(_course_of(argv))
+
+
+#: command name -> function(argv) -> exit status.
+COMMANDS = {"release": _release, "autograde": autograde, "feedback": feedback, "grades": grades,
+            "collect": collect}

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from pathlib import Path
 
 from coursekit import gradebook
+from coursekit.assignments import COURSE
 
 COLUMNS = ("student", "assignment", "status", "score", "max_score", "autograded_score",
            "autograded_max", "timestamp", "reason")
@@ -120,10 +122,10 @@ def write_csv(course: Path, out: Path, roster: list[str] | None = None) -> list[
 def main(argv: list[str] | None = None) -> int:
     """``python -m coursekit.exports``: write the grades CSV."""
     parser = argparse.ArgumentParser(description="Write the course's grades CSV.")
-    parser.add_argument("--course", type=Path, default=Path("exercises"))
+    parser.add_argument("--course", type=Path, default=COURSE)
     parser.add_argument("--out", type=Path, default=None,
                         help="default: <course>/grades.csv")
-    parser.add_argument("--roster", default=None,
+    parser.add_argument("--roster", default=os.environ.get("ROSTER") or None,
                         help="file of student ids, or 'gradebook': adds 'missing' rows")
     args = parser.parse_args(argv)
     out = args.out or args.course / "grades.csv"
