@@ -124,9 +124,15 @@ class Cgroup:
         return sorted(pids)
 
     def oom_killed(self) -> bool:
-        """Whether the memory limit was reached (the kernel then kills a process)."""
+        """Whether the memory limit was reached and the kernel's OOM killer killed a process
+        (``oom_kill`` of ``memory.oom_control``; ``failcnt`` stays 0 here when swap is 0)."""
+        memory = self.paths[0]
         try:
-            return int((self.paths[0] / "memory.failcnt").read_text()) > 0
+            fields = dict(line.split() for line in
+                          (memory / "memory.oom_control").read_text().splitlines())
+            if int(fields.get("oom_kill", 0)) > 0:
+                return True
+            return int((memory / "memory.failcnt").read_text()) > 0
         except (FileNotFoundError, ValueError):
             return False
 
