@@ -19,6 +19,7 @@ cgroup is killed when the submission is done, so no process outlives it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -364,7 +365,7 @@ class GuardedExecute(Execute):
 
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
-        left = max(1, int(self._deadline - time.monotonic()))
+        left = max(1, math.ceil(self._deadline - time.monotonic()))
         return left if timeout is None else min(timeout, left)
 
     def preprocess_cell(self, cell, resources, index):
@@ -385,7 +386,7 @@ class GuardedExecute(Execute):
             label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
             self._stop(f"the kernel died while running {label}")
             cell.outputs.append(self._stopped_output())
-        if not self._stopped and time.monotonic() >= self._deadline:
+        if not self._stopped and time.monotonic() >= self._deadline - 1.0:  # cut at the clock
             self._stop(f"the submission ran past its wall clock of {self.wall_s:g} s")
         return cell, resources
 
