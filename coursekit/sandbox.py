@@ -19,6 +19,7 @@ cgroup is killed when the submission is done, so no process outlives it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -124,9 +125,15 @@ class Cgroup:
         return sorted(pids)
 
     def oom_killed(self) -> bool:
-        """Whether the memory limit was reached (the kernel then kills a process)."""
+        """Whether the memory limit was reached and the kernel's OOM killer killed a process
+        (``oom_kill`` of ``memory.oom_control``; ``failcnt`` stays 0 here when swap is 0)."""
+        memory = self.paths[0]
         try:
-            return int((self.paths[0] / "memory.failcnt").read_text()) > 0
+            fields = dict(line.split() for line in
+                          (memory / "memory.oom_control").read_text().splitlines())
+            if int(fields.get("oom_kill", 0)) > 0:
+                return True
+            return int((memory / "memory.failcnt").read_text()) > 0
         except (FileNotFoundError, ValueError):
             return False
 
@@ -358,7 +365,7 @@ class GuardedExecute(Execute):
 
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
-        left = max(1, int(self._deadline - time.monotonic()))
+        left = max(1, math.ceil(self._deadline - time.monotonic()))
         return left if timeout is None else min(timeout, left)
 
     def preprocess_cell(self, cell, resources, index):
@@ -379,7 +386,7 @@ class GuardedExecute(Execute):
             label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
             self._stop(f"the kernel died while running {label}")
             cell.outputs.append(self._stopped_output())
-        if not self._stopped and time.monotonic() >= self._deadline:
+        if not self._stopped and time.monotonic() >= self._deadline - 1.0:  # cut at the clock
             self._stop(f"the submission ran past its wall clock of {self.wall_s:g} s")
         return cell, resources
 
