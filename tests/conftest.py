@@ -8,6 +8,7 @@ browser tests). If the build fails, every test that needs it errors with the bui
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -63,6 +64,19 @@ def built_book(book_build: BookBuild) -> Path:
             pytrace=False,
         )
     return book_build.html
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> None:
+    """Skip, saying why, where the grading sandbox cannot run (bubblewrap, user namespaces,
+    cgroups); under ``VGCOURSE_REQUIRE_SANDBOX`` (``.ci/run`` sets it) fail instead."""
+    from coursekit.sandbox import sandbox_available
+
+    ok, why = sandbox_available()
+    if not ok:
+        if os.environ.get("VGCOURSE_REQUIRE_SANDBOX"):
+            pytest.fail(f"the sandbox is required here (VGCOURSE_REQUIRE_SANDBOX) but: {why}")
+        pytest.skip(f"SKIPPED: the grading sandbox is not available on this machine: {why}")
 
 
 def pytest_terminal_summary(terminalreporter):

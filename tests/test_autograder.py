@@ -284,6 +284,23 @@ def test_invalid_json_is_reported_by_name_and_the_batch_goes_on(graded, assignme
         assert all(g.scores[student][t][0] is not None for t in g.test_cells), student
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
+def test_the_sandboxed_grader_agrees_with_nbgrader(graded, assignment, sandbox):
+    """What ``make autograde`` runs, each submission in its sandbox (``grade_submission``),
+    gives the solution and the blank release the per-cell scores plain nbgrader gives them."""
+    from coursekit.worker import grade_submission
+
+    g = _ready(graded(assignment))
+    for student in (SOLUTION, BLANK):
+        result = grade_submission(g.course, assignment.name, student, sandbox=True)
+        assert result["status"] == "graded", (student, result["reasons"])
+        sandboxed = {c["grade_id"]: c["auto_score"] for c in result["cells"]
+                     if c["kind"] == "autograded"}
+        plain = {gid: g.scores[student][gid][0] for gid in g.test_cells}
+        assert sandboxed == plain, student
+
+
 # ---------------------------------------------------------------------------------------------
 # 6. determinism
 # ---------------------------------------------------------------------------------------------

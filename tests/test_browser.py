@@ -310,7 +310,9 @@ for (const el of root.querySelectorAll("*")) {
     }
   }
   const out = Math.max(r.right - column.right, column.left - r.left);
-  if (out > 1 && !held(el.parentElement)) found.push(describe(el, `sticks out of the column by ${Math.round(out)} px`));
+  if (out > 1 && !held(el.parentElement)) {
+    found.push(describe(el, `sticks out of the column by ${Math.round(out)} px`));
+  }
 }
 if (scrollbars) {
   for (const el of root.querySelectorAll(scrollable)) {

@@ -20,9 +20,9 @@ control and a few hostile students, each grouping the attacks of one kind:
 
 Every attack scores at most the blank control or is flagged; the controls score as they
 deserve; the course folder (except the grader's own outputs) and ``vgcourse/`` are unchanged;
-no process outlives the batch. :func:`grade_batch` is the ONE place the suite grades: it calls
-``coursekit.worker.grade_submission`` per student and writes results into the gradebook with
-nbgrader's Gradebook API, until ``python -m coursekit autograde`` (the scale branch) replaces it.
+no process outlives the batch. :func:`grade_batch` is the ONE place the suite grades: it
+runs the batch that ``make autograde`` runs (``coursekit.batch.grade_class``), two sandboxed
+submissions at a time.
 The static scan of every honest submission of every bank is checked without a kernel.
 """
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -54,42 +55,28 @@ COPIED = "copied"
 CLOCK_WALL_S = 90.0
 
 
-def _require_sandbox() -> None:
-    ok, why = sb.sandbox_available()
-    if not ok:
-        if os.environ.get("VGCOURSE_REQUIRE_SANDBOX"):
-            pytest.fail(f"the sandbox is required here (VGCOURSE_REQUIRE_SANDBOX) but: {why}")
-        pytest.skip(f"SKIPPED: the grading sandbox is not available on this machine: {why}")
-
-
 # ---------------------------------------------------------------------------------------------
 # The one batch
 # ---------------------------------------------------------------------------------------------
-def grade_batch(course: Path, assignment: str, students: list[str],
-                limits: dict[str, sb.Limits] | None = None, sandbox: bool = True) -> dict:
-    """Grade ``students`` like ``make autograde`` does; student -> result dict.
+def _grade(course: str, assignment: str, student: str, sandbox: bool = True) -> dict:
+    """The batch's task in this suite: ``make autograde``'s own (``batch.default_grade``), with
+    a shorter wall clock for the ``clock`` student, so the suite stays short."""
+    from coursekit.batch import use_venv_bin
 
-    Stand-in for ``python -m coursekit autograde`` (the scale branch's batch): each submission
-    through ``grade_submission``, results written by this trusted process with nbgrader's
-    Gradebook API (the only writer of the course gradebook).
-    """
-    from nbgrader.api import Gradebook
+    use_venv_bin()
+    limits = sb.Limits(wall_s=CLOCK_WALL_S) if student == "clock" else None
+    return worker.grade_submission(Path(course), assignment, student, sandbox=sandbox,
+                                   limits=limits)
 
-    results = {}
-    for student in students:
-        res = worker.grade_submission(course, assignment, student, sandbox=sandbox,
-                                      limits=(limits or {}).get(student))
-        results[student] = res
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-            gb.update_or_create_student(student)
-            gb.update_or_create_submission(assignment, student)
-            for cell in res["cells"]:
-                if cell["kind"] != "autograded":
-                    continue
-                grade = gb.find_grade(cell["grade_id"], cell["notebook"], assignment, student)
-                grade.auto_score = cell["auto_score"]
-            gb.db.commit()
-    return results
+
+def grade_batch(course: Path) -> dict:
+    """Grade every submission of ``course`` through the batch ``make autograde`` runs
+    (``coursekit.batch.grade_class``: two worker processes, the coordinator the only writer of
+    the gradebook); student -> result dict."""
+    from coursekit.batch import grade_class
+
+    results = grade_class(course, jobs=2, grade=_grade, out=io.StringIO(), progress=False)
+    return {r["student"]: r for r in results}
 
 
 def _tree_hash(root: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
@@ -117,9 +104,8 @@ def _leftover_processes() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
+def batch(tmp_path_factory, sandbox):
     """The course, the submissions, hashes before and after, the results of one batch."""
-    _require_sandbox()
     assignment = next(a for a in g.discover_assignments() if a.name == ASSIGNMENT)
     course = g.make_course(tmp_path_factory.mktemp("hostile"), assignment)
     done = g.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
@@ -134,12 +120,14 @@ def batch(tmp_path_factory):
     ship.mkdir()
     (ship / "__init__.py").write_text("SHADOWED = True\n")
     (ship / "grading.py").write_text((HOSTILE / "shadow_grading.py").read_text())
-    before = _tree_hash(course, skip=("gradebook.db",)), _tree_hash(REPO / "vgcourse")
+    grader_outputs = ("gradebook.db", "autograded/", "grading/")  # what the batch writes
+    before = _tree_hash(course, skip=grader_outputs), _tree_hash(REPO / "vgcourse")
     order = [HONEST, BLANK, *ATTACKERS, COPIED]
-    results = grade_batch(course, ASSIGNMENT, order,
-                          limits={"clock": sb.Limits(wall_s=CLOCK_WALL_S)})
-    unsandboxed = grade_batch(course, ASSIGNMENT, [HONEST], sandbox=False)[HONEST]
-    after = _tree_hash(course, skip=("gradebook.db",)), _tree_hash(REPO / "vgcourse")
+    results = grade_batch(course)
+    assert sorted(results) == sorted(order)
+    # the same honest submission, outside the sandbox (a control, not a batch)
+    unsandboxed = worker.grade_submission(course, ASSIGNMENT, HONEST, sandbox=False)
+    after = _tree_hash(course, skip=grader_outputs), _tree_hash(REPO / "vgcourse")
     seconds = {s: r["seconds"] for s, r in results.items()}
     print(f"\nhostile batch seconds: {seconds}; honest without sandbox: "
           f"{unsandboxed['seconds']} s")

@@ -103,7 +103,8 @@ MUTANTS = [
         "name": "lstm_candidate_sigmoid",
         "cell": "lstm_step",
         "fails": ["test_lstm_step"],
-        "replace": [("torch.sigmoid(z_i) * torch.tanh(z_g)", "torch.sigmoid(z_i) * torch.sigmoid(z_g)")],
+        "replace": [("torch.sigmoid(z_i) * torch.tanh(z_g)",
+                     "torch.sigmoid(z_i) * torch.sigmoid(z_g)")],
     },
     # ------------------------------------------------------------ lstm_cell_grad
     {
