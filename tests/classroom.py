@@ -14,18 +14,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from graders import (
-    FIXTURE_SOURCE_ROOT,
-    SOURCE_ROOT,
-    grade_id,
-    is_answer,
-    is_test,
-    nbgrader,
-    read_notebook,
-    solved,
-)
 
-COURSE_CONFIG = SOURCE_ROOT.parent / "nbgrader_config.py"
+from coursekit.assignments import COURSE_CONFIG, FIXTURE_SOURCE_ROOT
+from coursekit.cells import grade_id, is_answer, is_test, read_notebook
+from coursekit.nbgrader_cli import run_nbgrader as nbgrader
+from coursekit.submissions import solved
+
 ASSIGNMENT = "fixture_ps"
 KINDS = ("full", "blank", "partial", "edited", "invalid")
 

@@ -37,12 +37,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-import graders as g
 import nbformat
 import pytest
 
 from coursekit import sandbox as sb
 from coursekit import tamper, worker
+from coursekit.assignments import discover_assignments
+from coursekit.cells import (
+    grade_id,
+    is_answer,
+    is_test,
+    read_notebook,
+    secret_lines,
+    strip_solution_markers,
+)
+from coursekit.nbgrader_cli import make_course, run_nbgrader, write_submission
+from coursekit.submissions import apply_mutant, load_mutants, solved
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps1_sigmoid_decay"
@@ -106,15 +116,15 @@ def _leftover_processes() -> list[str]:
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory, sandbox):
     """The course, the submissions, hashes before and after, the results of one batch."""
-    assignment = next(a for a in g.discover_assignments() if a.name == ASSIGNMENT)
-    course = g.make_course(tmp_path_factory.mktemp("hostile"), assignment)
-    done = g.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
+    assignment = next(a for a in discover_assignments() if a.name == ASSIGNMENT)
+    course = make_course(tmp_path_factory.mktemp("hostile"), assignment)
+    done = run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
     assert done.returncode == 0, done.stdout + done.stderr
-    source = g.read_notebook(assignment.notebook)
-    release = g.read_notebook(course / "release" / ASSIGNMENT / assignment.notebook.name)
+    source = read_notebook(assignment.notebook)
+    release = read_notebook(course / "release" / ASSIGNMENT / assignment.notebook.name)
     subs = build_hostile(source, release, course)
     for student, nb in subs.items():
-        g.write_submission(course, student, ASSIGNMENT, assignment.notebook.name, nb,
+        write_submission(course, student, ASSIGNMENT, assignment.notebook.name, nb,
                            data_from=assignment.source_dir)
     ship = course / "submitted" / "files" / ASSIGNMENT / "vgcourse"
     ship.mkdir()
@@ -138,14 +148,14 @@ def batch(tmp_path_factory, sandbox):
             "before": before, "after": after, "leftover": _leftover_processes()}
 
 
-def _insert_after(nb, grade_id: str, source: str) -> None:
-    at = next(i for i, c in enumerate(nb.cells) if g.grade_id(c) == grade_id)
-    nb.cells.insert(at + 1, g.scratch_cell(source))
+def _insert_after(nb, gid: str, source: str) -> None:
+    at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == gid)
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(source))
 
 
 def build_hostile(source, release, course: Path) -> dict:
     """Student id -> notebook for the controls and every attacker of the batch."""
-    honest = g.solved(release, source)
+    honest = solved(release, source)
     files = copy.deepcopy(release)
     _insert_after(files, "setup",
                   (HOSTILE / "files_attack.py").read_text().replace("{course}", str(course)))
@@ -159,11 +169,11 @@ def build_hostile(source, release, course: Path) -> dict:
     _insert_after(clock, "test_sigmoid_overflow",
                   "import time\nfor _ in range(10**9):  # never ends\n    time.sleep(1)\n")
     copied = copy.deepcopy(honest)
-    at = next(i for i, c in enumerate(copied.cells) if g.grade_id(c) == "test_sigmoid")
+    at = next(i for i, c in enumerate(copied.cells) if grade_id(c) == "test_sigmoid")
     paste = copy.deepcopy(copied.cells[at])
     paste["id"] = "pasted-copy"
     copied.cells.insert(at + 1, paste)  # JupyterLab's copy keeps the nbgrader metadata
-    del next(c for c in copied.cells if g.grade_id(c) == "setup").metadata["nbgrader"]
+    del next(c for c in copied.cells if grade_id(c) == "setup").metadata["nbgrader"]
     return {HONEST: honest, BLANK: copy.deepcopy(release), "files": files, "kernel": kernel,
             "resources": resources, "clock": clock, COPIED: copied}
 
@@ -286,20 +296,20 @@ def test_a_copied_test_cell_and_a_stripped_locked_cell_are_graded_not_flagged(ba
 # Without a kernel: the static scan on every honest submission and on each attack alone
 # ---------------------------------------------------------------------------------------------
 def _honest_notebooks(assignment):
-    source = g.read_notebook(assignment.notebook)
-    mutants = g.load_mutants(assignment.mutant_bank)
-    solutions = {g.grade_id(c): g.strip_solution_markers(c.source)
-                 for c in source.cells if g.is_answer(c)}
+    source = read_notebook(assignment.notebook)
+    mutants = load_mutants(assignment.mutant_bank)
+    solutions = {grade_id(c): strip_solution_markers(c.source)
+                 for c in source.cells if is_answer(c)}
     yield "source", source
-    yield "solution", g.solved(source, source)
+    yield "solution", solved(source, source)
     for m in mutants:
-        answer = g.apply_mutant(m, solutions[m["cell"]])
-        yield m["name"], g.solved(source, source, {m["cell"]: answer})
+        answer = apply_mutant(m, solutions[m["cell"]])
+        yield m["name"], solved(source, source, {m["cell"]: answer})
 
 
-@pytest.mark.parametrize("assignment", g.discover_assignments(), ids=str)
+@pytest.mark.parametrize("assignment", discover_assignments(), ids=str)
 def test_no_honest_submission_of_any_bank_is_flagged(assignment):
-    rules = worker.scan_rules(g.read_notebook(assignment.notebook))
+    rules = worker.scan_rules(read_notebook(assignment.notebook))
     for name, nb in _honest_notebooks(assignment):
         cells = [(label, src) for label, src, _ in worker.student_cells(nb)]
         assert tamper.scan_cells(cells, rules) == [], name
@@ -334,8 +344,8 @@ ATTACKS = {
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_each_attack_alone_is_flagged_by_the_static_scan(attack):
-    assignment = next(a for a in g.discover_assignments() if a.name == ASSIGNMENT)
-    rules = worker.scan_rules(g.read_notebook(assignment.notebook))
+    assignment = next(a for a in discover_assignments() if a.name == ASSIGNMENT)
+    rules = worker.scan_rules(read_notebook(assignment.notebook))
     assert tamper.scan_cells([("cell 3", ATTACKS[attack])], rules) != []
 
 
@@ -370,10 +380,10 @@ def test_the_runtime_probe_sees_a_patch_the_scan_would_have_refused():
 def test_feedback_shows_outcomes_never_hidden_tests_and_renders_math_offline(batch, tmp_path):
     from coursekit import feedback
 
-    assignment = next(a for a in g.discover_assignments() if a.name == ASSIGNMENT)
-    source = g.read_notebook(assignment.notebook)
-    hidden = {line for cell in source.cells if g.is_test(cell)
-              for line in g.secret_lines(source).get(g.grade_id(cell), set())}
+    assignment = next(a for a in discover_assignments() if a.name == ASSIGNMENT)
+    source = read_notebook(assignment.notebook)
+    hidden = {line for cell in source.cells if is_test(cell)
+              for line in secret_lines(source).get(grade_id(cell), set())}
     assert hidden, "the assignment has hidden tests to keep out of the feedback"
     for student in (HONEST, BLANK, "resources"):
         page = feedback.write_feedback(batch["results"][student], tmp_path / student)

@@ -25,9 +25,9 @@ from classroom import (
     copy_course,
     gradebook_scores,
 )
-from graders import nbgrader
 
 from coursekit import batch
+from coursekit.nbgrader_cli import run_nbgrader as nbgrader
 
 pytestmark = pytest.mark.slow
 UNPRIVILEGED = "nobody"
