@@ -37,8 +37,10 @@ MISSING_CELL_NOTE = "was missing from the submission"
 
 
 def nbmeta(cell: Any) -> dict:
-    """A cell's ``metadata.nbgrader`` (empty for a cell nbgrader does not know)."""
-    return cell.get("metadata", {}).get("nbgrader", {})
+    """A cell's ``metadata.nbgrader`` (empty for a cell nbgrader does not know, or whose
+    metadata a submission mangled)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
 
 
 def grade_id(cell: Any) -> str | None:

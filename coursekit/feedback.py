@@ -16,7 +16,9 @@ from pathlib import Path
 
 import nbformat
 
-#: Parts of MathJax's es5 build that ``tex-mml-chtml.js`` loads (the book copies the same).
+#: What ``tex-mml-chtml.js`` loads: TeX extensions (autoloaded), the CommonHTML fonts, the
+#: accessibility and menu components (the SVG output and speech-rule maps are left out). The
+#: book (``book/_ext/vgcourse_page_fixes.py``) and the feedback pages both copy these.
 MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "a11y", "ui", "adaptors")
 #: Characters of one cell's outputs shown in the feedback.
 MAX_OUTPUT_CHARS = 20_000
@@ -35,6 +37,8 @@ def copy_mathjax(target: Path) -> Path:
     import mathjax  # the django-static-mathjax distribution
 
     source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    if not (source / "tex-mml-chtml.js").is_file():
+        raise FileNotFoundError(f"no MathJax 3 es5 build in {source}")
     if not (target / "tex-mml-chtml.js").is_file():
         for part in MATHJAX_PARTS:
             if (source / part).is_dir():

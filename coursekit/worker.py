@@ -25,6 +25,7 @@ import nbformat
 
 from coursekit import sandbox as sb
 from coursekit import tamper
+from coursekit.cells import is_answer, is_test, nbmeta, strip_solution_markers
 
 #: The most bytes of a submitted notebook the grader reads.
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -32,28 +33,9 @@ MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 NBGRADER_OVERHEAD_S = 180
 
 
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
 def _is_marked(cell) -> bool:
-    m = _meta(cell)
+    m = nbmeta(cell)
     return bool(m.get("grade") or m.get("solution") or m.get("locked"))
-
-
-def _is_test(cell) -> bool:
-    m = _meta(cell)
-    return cell.cell_type == "code" and bool(m.get("grade")) and not m.get("solution")
-
-
-def _is_answer(cell) -> bool:
-    m = _meta(cell)
-    return cell.cell_type == "code" and bool(m.get("solution")) and not m.get("grade")
-
-
-def _strip_markers(source: str) -> str:
-    markers = ("### BEGIN SOLUTION", "### END SOLUTION")
-    return "\n".join(ln for ln in source.splitlines() if ln.strip() not in markers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,11 +51,11 @@ def restore_cells(nb, release) -> list[str]:
     overwrites locked and test cells from the gradebook as usual.
     """
     reasons = []
-    wanted = {_meta(c)["grade_id"]: c for c in release.cells if _is_marked(c)
-              and _meta(c).get("grade_id")}
+    wanted = {nbmeta(c)["grade_id"]: c for c in release.cells if _is_marked(c)
+              and nbmeta(c).get("grade_id")}
     seen: dict[str, list] = {}
     for cell in nb.cells:
-        gid = _meta(cell).get("grade_id") if _is_marked(cell) else None
+        gid = nbmeta(cell).get("grade_id") if _is_marked(cell) else None
         if gid:
             seen.setdefault(gid, []).append(cell)
     for gid, cells in seen.items():
@@ -86,7 +68,7 @@ def restore_cells(nb, release) -> list[str]:
                     c.metadata.pop("nbgrader", None)
             reasons.append(f"cell {gid!r} appeared {len(cells)} times (a copied cell); "
                            "one copy was graded, the others ran as ordinary cells")
-    present = {_meta(c).get("grade_id") for c in nb.cells if _is_marked(c)}
+    present = {nbmeta(c).get("grade_id") for c in nb.cells if _is_marked(c)}
     order = list(wanted)
     for i, gid in enumerate(order):
         if gid in present:
@@ -102,7 +84,7 @@ def restore_cells(nb, release) -> list[str]:
             before = [g for g in order[:i] if g in present]
             at = 0
             for j, c in enumerate(nb.cells):
-                if before and _meta(c).get("grade_id") == before[-1]:
+                if before and nbmeta(c).get("grade_id") == before[-1]:
                     at = j + 1
             nb.cells.insert(at, copy.deepcopy(ref))
             reasons.append(f"cell {gid!r} was missing from the submission; it was put back")
@@ -117,10 +99,10 @@ def student_cells(nb, release=None) -> list[tuple[str, str, int]]:
     given = {c.source for c in (release.cells if release else []) if c.cell_type == "code"}
     out = []
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or (cell.source in given and not _is_answer(cell)):
+        if cell.cell_type != "code" or (cell.source in given and not is_answer(cell)):
             continue
-        if _is_answer(cell):
-            out.append((_meta(cell)["grade_id"], cell.source, i))
+        if is_answer(cell):
+            out.append((nbmeta(cell)["grade_id"], cell.source, i))
         elif not _is_marked(cell):
             out.append((f"cell {i}", cell.source, i))
     return out
@@ -129,9 +111,9 @@ def student_cells(nb, release=None) -> list[tuple[str, str, int]]:
 def scan_rules(source_nb) -> tamper.Rules:
     code = [c for c in source_nb.cells if c.cell_type == "code"]
     return tamper.Rules.from_source(
-        [c.source for c in code if _is_test(c)],
-        [_strip_markers(c.source) for c in code if _is_answer(c) or not _is_marked(c)],
-        [c.source for c in code if _is_marked(c) and not _is_test(c) and not _is_answer(c)],
+        [c.source for c in code if is_test(c)],
+        [strip_solution_markers(c.source) for c in code if is_answer(c) or not _is_marked(c)],
+        [c.source for c in code if _is_marked(c) and not is_test(c) and not is_answer(c)],
     )
 
 
@@ -271,11 +253,11 @@ def _message(cell) -> str:
 
 def _cells(source_nb, graded_nb, grades: dict) -> list[dict]:
     """Every graded cell of the assignment, in the source notebook's order."""
-    by_id = {_meta(c).get("grade_id"): c for c in (graded_nb.cells if graded_nb else [])}
+    by_id = {nbmeta(c).get("grade_id"): c for c in (graded_nb.cells if graded_nb else [])}
     stem = None
     out = []
     for cell in source_nb.cells:
-        m = _meta(cell)
+        m = nbmeta(cell)
         if not m.get("grade"):
             continue
         gid = m["grade_id"]
@@ -423,7 +405,7 @@ def _judge(result: dict, nb, cells: list, findings: list, events: list[dict], oo
     if killed:
         reasons.append(f"{killed} process(es) of the submission were still running at the end "
                        "and were killed")
-    order = {(_meta(c).get("grade_id") or f"cell {i}"): i for i, c in enumerate(nb.cells)}
+    order = {(nbmeta(c).get("grade_id") or f"cell {i}"): i for i, c in enumerate(nb.cells)}
     index_of = {label: i for label, _, i in cells}
     tainted = [index_of.get(f.cell, 0) for f in findings]
     reasons += [f"flagged: {f}" for f in findings[:20]]

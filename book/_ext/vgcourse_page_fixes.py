@@ -11,7 +11,6 @@ A local Sphinx extension (``_config.yml``). It
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -19,40 +18,21 @@ from sphinx.errors import ExtensionError
 
 #: Where the MathJax files go inside the HTML output.
 MATHJAX_DIR = "_static/mathjax"
-#: What ``tex-mml-chtml.js`` loads: TeX extensions (autoloaded), the CommonHTML fonts, the
-#: accessibility and menu components. The SVG output and the speech-rule maps are left out.
-MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "a11y", "ui", "adaptors")
-
-
-def _mathjax_source() -> Path:
-    """The ``es5`` folder of MathJax 3 shipped in the ``django-static-mathjax`` wheel."""
-    try:
-        import mathjax  # the django-static-mathjax distribution
-    except ImportError as err:
-        raise ExtensionError(
-            "MathJax is served from the book: install django-static-mathjax "
-            "(it is in requirements.txt)"
-        ) from err
-    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
-    if not (es5 / "tex-mml-chtml.js").is_file():
-        raise ExtensionError(f"no MathJax 3 es5 build in {es5}")
-    return es5
 
 
 def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
-    """``build-finished``: copy the parts of MathJax's es5 build the book uses (once)."""
+    """``build-finished``: copy the parts of MathJax's es5 build the book uses (once), with
+    the copier the feedback pages use too (``coursekit.feedback.copy_mathjax``)."""
     if exception is not None or app.builder.format != "html":
         return
-    target = Path(app.outdir) / MATHJAX_DIR
-    if (target / "tex-mml-chtml.js").is_file():
-        return
-    source = _mathjax_source()
-    for part in MATHJAX_PARTS:
-        if (source / part).is_dir():
-            shutil.copytree(source / part, target / part, dirs_exist_ok=True)
-        elif (source / part).is_file():
-            (target / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / part, target / part)
+    try:
+        from coursekit.feedback import copy_mathjax as copy
+        copy(Path(app.outdir) / MATHJAX_DIR)
+    except ImportError as err:
+        raise ExtensionError(
+            "MathJax is served from the book: install django-static-mathjax "
+            f"(it is in requirements.txt): {err}"
+        ) from err
 
 
 def configure_theme(app: Sphinx, config) -> None:
