@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in COMMANDS:
         lines = "\n".join(f"  {name:10} {fn.__doc__.strip().splitlines()[0]}"
                           for name, fn in COMMANDS.items())
-        print(f"usage: python -m coursekit COMMAND [--course DIR] [options]\n{lines}",
+        why = f"invalid choice: {argv[0]!r} (choose from {', '.join(COMMANDS)})\n" if argv else ""
+        print(f"{why}usage: python -m coursekit COMMAND [--course DIR] [options]\n{lines}",
               file=sys.stderr)
         return 2
     return COMMANDS[argv[0]](argv[1:])

@@ -285,8 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     if not sandbox_gate(args.sandbox == "on"):
         return 2
     if not find_tasks(args.course):
-        print(f"No submissions: put them in {args.course}/submitted/<student>/<assignment>/",
-              file=sys.stderr)
+        print(f"No submissions: put them in {args.course}/submitted/<student>/<assignment>/")
         return 1
     use_venv_bin()
     results = grade_class(args.course, jobs=args.jobs, scheduler=args.scheduler,
