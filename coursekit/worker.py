@@ -266,7 +266,9 @@ def _cells(source_nb, graded_nb, grades: dict) -> list[dict]:
         if kind == "autograded" and auto is None:
             auto = 0.0
         out.append({"notebook": stem, "grade_id": gid, "kind": kind,
-                    "auto_score": None if kind == "manual" else float(auto),
+                    # nbgrader's own: an unchanged written answer scores 0, a changed one
+                    # waits for the instructor (None)
+                    "auto_score": auto if kind == "manual" else float(auto),
                     "max_score": float(maximum),
                     "message": _message(by_id[gid]) if gid in by_id else ""})
     return out
