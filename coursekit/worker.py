@@ -364,11 +364,14 @@ def _read_submission(path: Path, result: dict):
     try:
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
             raise ValueError(f"it is larger than {MAX_NOTEBOOK_BYTES} bytes")
-        return nbformat.read(str(path), as_version=4)
+        text = path.read_text(encoding="utf-8")
+        json.loads(text)  # a JSONDecodeError names the line and column where the file breaks
+        return nbformat.reads(text, as_version=4)
     except FileNotFoundError:
         result["reasons"].append(f"not graded: no {path.name} in the submission")
     except Exception as err:  # noqa: BLE001 (any unreadable file is reported the same way)
-        result["reasons"].append(f"not graded: {path.name} is not a valid notebook: {err}"[:500])
+        result["reasons"].append(
+            f"not graded: {path.name} is not a valid notebook: {type(err).__name__}: {err}"[:500])
     return None
 
 
