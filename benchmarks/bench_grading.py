@@ -10,8 +10,9 @@ per way of grading, which all run in this one invocation, one after another:
 - ``batch_1`` / ``batch_2``: ``python -m coursekit.batch --jobs 1`` / ``--jobs 2``;
 - ``dask_local``: ``python -m coursekit.batch --scheduler local --jobs 2`` (a LocalCluster).
 
-For each: wall-clock seconds, throughput, CPU-seconds per submission (the command's process tree,
-from ``getrusage(RUSAGE_CHILDREN)``), and whether every per-cell score equals plain nbgrader's.
+For each: wall-clock seconds, throughput, CPU-seconds per submission (the whole machine's while
+the command ran, from ``/proc/stat``: run it on an idle machine), and whether every per-cell
+score equals plain nbgrader's.
 The import floor is the CPU time of ``python -c "import torch, numpy, vgcourse.grading"``.
 Writes benchmarks/results/bench_grading.json. Run: ``.venv/bin/python benchmarks/bench_grading.py
 [--submissions 50]``.
@@ -24,7 +25,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -47,15 +47,26 @@ def env() -> dict:
                 PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
+def machine_cpu_s() -> float:
+    """CPU-seconds the whole machine has been busy since boot (``/proc/stat``: user, nice,
+    system, irq and softirq time of all CPUs)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq = map(int, stat.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(args: list[str], cwd: Path) -> dict:
-    """Run a command; its wall-clock seconds, CPU-seconds (its whole process tree) and log."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Run a command; its wall-clock seconds, CPU-seconds and log.
+
+    The CPU-seconds are the whole machine's while the command ran (run the benchmark on an
+    otherwise idle machine): the command's own ``getrusage(RUSAGE_CHILDREN)`` would miss the
+    sandboxed kernels, which are reaped inside their PID namespaces and never by the command.
+    """
+    before = machine_cpu_s()
     start = time.perf_counter()
     done = subprocess.run(args, cwd=cwd, env=env(), capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": wall, "cpu_s": cpu, "returncode": done.returncode,
+    return {"wall_s": wall, "cpu_s": machine_cpu_s() - before, "returncode": done.returncode,
             "log": done.stdout + done.stderr}
 
 
@@ -128,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch_1": batch + ["--jobs", "1"],
         "dask_local": batch + ["--jobs", "2", "--scheduler", "local"],
     }
+    load_at_start = os.getloadavg()
     floor = import_floor()
     print(f"import floor: {floor:.2f} CPU-s (python -c 'import torch, numpy, vgcourse.grading')")
     runs, reference = {}, None
@@ -151,11 +163,13 @@ def main(argv: list[str] | None = None) -> int:
             if writer:
                 runs[way]["gradebook_write_ms_per_submission"] = int(writer.group(1))
             print(way, json.dumps(runs[way]), flush=True)
-            write_record(n, floor, runs, done=len(runs) == len(ways))
+            write_record(n, floor, runs, done=len(runs) == len(ways),
+                         load_at_start=load_at_start)
     return 0 if all(r["scores_equal_plain"] for r in runs.values()) else 1
 
 
-def write_record(n: int, floor: float, runs: dict, done: bool) -> None:
+def write_record(n: int, floor: float, runs: dict, done: bool,
+                 load_at_start: tuple[float, float, float]) -> None:
     """benchmarks/results/bench_grading.json (after every way, so a cut-short run leaves its
     figures, marked ``complete: false``)."""
     speedup = {w: round(runs["plain"]["wall_s"] / r["wall_s"], 2) for w, r in runs.items()}
@@ -166,6 +180,7 @@ def write_record(n: int, floor: float, runs: dict, done: bool) -> None:
         "complete": done, "kinds": list(KINDS), "import_floor_cpu_s": round(floor, 2),
         "runs": runs, "throughput_vs_plain": speedup, "scaling_1_to_2_workers": scaling,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "load_average_at_start": load_at_start,
                     "load_average_at_end": os.getloadavg()},
         "command": f".venv/bin/python benchmarks/bench_grading.py --submissions {n}",
     }

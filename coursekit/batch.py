@@ -209,7 +209,7 @@ def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None 
                 force: bool = False, sandbox: bool = True, grade: Callable = default_grade,
                 out=None, progress: bool = True) -> list[dict]:
     """Grade every submission of ``course`` not graded before (all with ``force``); write each
-    result through :func:`coursekit.gradebook.write_result`; return the results."""
+    result through one :class:`coursekit.gradebook.Writer`; return the results."""
     from tqdm import tqdm
 
     out = out or sys.stdout
@@ -219,24 +219,23 @@ def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None 
     skipped = [] if force else [t for t in tasks
                                 if gradebook.is_done(course, t.assignment, t.student)]
     todo = [t for t in tasks if t not in set(skipped)]
-    url, start, results, written = gradebook.db_url(course), time.perf_counter(), [], set()
-    write_s = 0.0
-    gradebook.open_check(url)
-    source = (iter(()) if not todo
-              else dask_results(course, todo, scheduler, jobs, grade, sandbox) if scheduler
-              else local_results(course, todo, jobs, grade, sandbox))
-    with tqdm(total=len(todo), unit="submission", file=sys.stderr, disable=not progress,
-              dynamic_ncols=True) as bar:
+    start, results, written, write_s = time.perf_counter(), [], set(), 0.0
+    with gradebook.Writer(course) as writer, tqdm(
+            total=len(todo), unit="submission", file=sys.stderr, disable=not progress,
+            dynamic_ncols=True) as bar:
+        source = (iter(()) if not todo
+                  else dask_results(course, todo, scheduler, jobs, grade, sandbox) if scheduler
+                  else local_results(course, todo, jobs, grade, sandbox))
         for task, result in source:
             if task in written:  # a result delivered twice is written once
                 continue
             began = time.perf_counter()
             try:
-                gradebook.write_result(course, result, url)
+                writer.write(result)
             except Exception as err:  # noqa: BLE001 (reported, the batch goes on)
                 result = failed_result(task, f"could not be written to the gradebook: {err}",
                                        result.get("seconds", 0.0))
-                gradebook.write_result(course, result, url)
+                writer.write(result)
             write_s += time.perf_counter() - began
             written.add(task)
             results.append(result)

@@ -1,7 +1,7 @@
 """The single writer of a course's grades: worker results -> gradebook rows and autograded/.
 
 Workers (``coursekit.worker.grade_submission``) never touch the course; the coordinating process
-(``coursekit.batch``) hands each result dict to :func:`write_result`, one at a time, and nothing
+(``coursekit.batch``) hands each result dict to :meth:`Writer.write`, one at a time, and nothing
 else writes the gradebook or ``autograded/``. Per submission it writes, in this order:
 
 1. the gradebook rows through nbgrader's ``Gradebook`` API, in one transaction (SQLite by
@@ -39,15 +39,6 @@ def db_url(course: Path) -> str:
     return url
 
 
-def open_check(url: str) -> None:
-    """Open the gradebook once before grading starts: a database that cannot be reached fails
-    the batch before any work, and nbgrader's (slow) imports are not paid on the first result."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(url):
-        pass
-
-
 def submission_hash(course: Path, assignment: str, student: str) -> str:
     """sha256 over the submitted files (names and bytes): a resubmission changes it."""
     digest = hashlib.sha256()
@@ -73,12 +64,11 @@ def is_done(course: Path, assignment: str, student: str) -> bool:
             and record.get("submission_sha256") == submission_hash(course, assignment, student))
 
 
-def _write_rows(url: str, result: dict) -> None:
-    from nbgrader.api import Gradebook
+def _write_rows(gb, result: dict) -> None:
     from nbgrader.utils import parse_utc
 
     a, s = result["assignment"], result["student"]
-    with Gradebook(url) as gb, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's autoflush
         gb.update_or_create_student(s)
         extra = {"timestamp": parse_utc(result["timestamp"])} if result.get("timestamp") else {}
@@ -100,19 +90,40 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_result(course: Path, result: dict, url: str | None = None) -> None:
-    """Write one worker result into the course (see the module docstring); a failed result
-    writes only its record (no gradebook rows, no invented zeros)."""
-    course = Path(course)
-    a, s = result["assignment"], result["student"]
-    if result["status"] in ("graded", "flagged"):
-        _write_rows(url or db_url(course), result)
-        folder = course / "autograded" / s / a
-        for name, text in result["autograded"].items():
-            _atomic_write(folder / name, text)
-        stamp = course / "submitted" / s / a / "timestamp.txt"
-        if stamp.is_file():
-            _atomic_write(folder / "timestamp.txt", stamp.read_text())
-    record = {k: v for k, v in result.items() if k != "autograded"}
-    record["submission_sha256"] = submission_hash(course, a, s)
-    _atomic_write(record_path(course, a, s), json.dumps(record, indent=1))
+class Writer:
+    """The single writer of one batch: the gradebook opened once (a database that cannot be
+    reached fails the batch before any work), then :meth:`write` for each result."""
+
+    def __init__(self, course: Path, url: str | None = None) -> None:
+        from nbgrader.api import Gradebook
+
+        self.course = Path(course)
+        self.gradebook = Gradebook(url or db_url(self.course))
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.gradebook.close()
+
+    def write(self, result: dict) -> None:
+        """Write one worker result into the course (see the module docstring); a failed result
+        writes only its record (no gradebook rows, no invented zeros). A write that fails is
+        rolled back, so the next one starts clean."""
+        course = self.course
+        a, s = result["assignment"], result["student"]
+        if result["status"] in ("graded", "flagged"):
+            try:
+                _write_rows(self.gradebook, result)
+            except Exception:
+                self.gradebook.db.rollback()
+                raise
+            folder = course / "autograded" / s / a
+            for name, text in result["autograded"].items():
+                _atomic_write(folder / name, text)
+            stamp = course / "submitted" / s / a / "timestamp.txt"
+            if stamp.is_file():
+                _atomic_write(folder / "timestamp.txt", stamp.read_text())
+        record = {k: v for k, v in result.items() if k != "autograded"}
+        record["submission_sha256"] = submission_hash(course, a, s)
+        _atomic_write(record_path(course, a, s), json.dumps(record, indent=1))

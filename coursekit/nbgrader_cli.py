@@ -3,7 +3,8 @@
 nbgrader runs the ``alembic`` command from ``PATH`` when it opens a gradebook; ``alembic``
 lives beside this Python (``.venv/bin``), which is not on ``PATH`` when the venv is not
 activated. Every nbgrader call of the project goes through :func:`run_nbgrader` (a
-subprocess) or, in-process, inside :func:`venv_on_path`.
+subprocess) or, in-process, inside :func:`venv_on_path` (:func:`autograde_in_process`, what a
+grading worker runs for each submission without paying nbgrader's start-up again).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,6 +73,39 @@ def run_nbgrader(args: list[str], course: Path, *, limit_s: int | None = NBGRADE
     )
 
 
+@contextlib.contextmanager
+def environ(**values: str) -> Iterator[None]:
+    """Environment variables set meanwhile (in-process nbgrader reads some of its settings, and
+    the sandbox's kernel manager its configuration, from the environment)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def autograde_in_process(course: Path, assignment: str, student: str,
+                         **env: str) -> tuple[bool, str]:
+    """``nbgrader autograde ASSIGNMENT --student STUDENT --create --force`` in this process,
+    with the course's ``nbgrader_config.py`` (and nothing of the user's Jupyter config): nbgrader's
+    own ``NbGraderAPI.autograde``. ``env`` is set meanwhile. Returns (success, nbgrader's log and
+    traceback)."""
+    from nbgrader.apps import NbGraderAPI
+
+    config = load_config(Path(course))
+    config.CourseDirectory.root = str(course)
+    with venv_on_path(), environ(JUPYTER_PLATFORM_DIRS="1", **env), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's autoflush
+        api = NbGraderAPI(config=config)
+        done = api.autograde(assignment, student, force=True, create=True)
+    return bool(done.get("success")), f"{done.get('log', '')}{done.get('error', '')}"
+
+
 def load_config(course: Path):
     """The course's ``nbgrader_config.py`` (if any) as a traitlets Config."""
     from traitlets.config import Config
@@ -126,14 +161,20 @@ def write_submission(course: Path, student: str, assignment: str, notebook_name:
         nbformat.write(content, str(path))
 
 
-def read_scores(course: Path, assignment: str) -> dict[str, dict[str, tuple[float | None, float]]]:
+def read_scores(course: Path, assignment: str, student: str | None = None
+                ) -> dict[str, dict[str, tuple[float | None, float]]]:
     """student -> {grade_id: (auto_score, max_score)} from the course's ``gradebook.db``, for
-    every submission of ``assignment``."""
-    from nbgrader.api import Gradebook
+    every submission of ``assignment`` (only ``student``'s, when given)."""
+    from nbgrader.api import Gradebook, MissingEntry
 
     out: dict[str, dict[str, tuple[float | None, float]]] = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for sub in gb.assignment_submissions(assignment):
+        try:
+            subs = ([gb.find_submission(assignment, student)] if student is not None
+                    else gb.assignment_submissions(assignment))
+        except MissingEntry:
+            subs = []
+        for sub in subs:
             cells: dict[str, tuple[float | None, float]] = {}
             for nb in sub.notebooks:
                 for g in nb.grades:

@@ -307,6 +307,12 @@ class SandboxKernelManager(AsyncKernelManager):
         return sandbox_command(Path(self.sandbox.work), Path(self.sandbox.ipc),
                                self.sandbox.cgroup, cmd)
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        """The kernel's own stdout and stderr (its start-up banner, whatever the submission
+        writes to the file descriptors) go nowhere: the grader reads only the messages."""
+        kw.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
     async def interrupt_kernel(self) -> None:
         """SIGINT to the kernel process only. jupyter_client would signal the launcher's process
         group, which holds bwrap, and bwrap dies of SIGINT, taking the sandbox with it."""

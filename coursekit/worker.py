@@ -4,8 +4,10 @@
 instructor's course; it copies what it needs into a private course, cleans the submitted
 notebook (cells whose nbgrader metadata was removed are restored, duplicated grade_ids are
 resolved), scans the student's cells for tampering (coursekit.tamper), runs nbgrader's own
-``autograde`` for that one student with the kernel in the sandbox (coursekit.sandbox) and the
-limits of :class:`~coursekit.sandbox.Limits`, and returns a size-capped JSON-serialisable dict.
+``autograde`` for that one student, in this process (``NbGraderAPI``: a warm grading process pays
+nbgrader's start-up once, not per submission), with the kernel in the sandbox
+(coursekit.sandbox) and the limits of :class:`~coursekit.sandbox.Limits`, and returns a
+size-capped JSON-serialisable dict.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,10 +27,13 @@ import nbformat
 from coursekit import sandbox as sb
 from coursekit import tamper
 from coursekit.cells import is_answer, is_test, nbmeta, strip_solution_markers
+from coursekit.nbgrader_cli import autograde_in_process, read_scores, run_nbgrader
 
 #: The most bytes of a submitted notebook the grader reads.
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
-#: Seconds nbgrader may take beyond the submission's wall clock (start-up, saving grades).
+#: Seconds nbgrader may take beyond the submission's wall clock (start-up, saving grades). Past
+#: them the grading process ends itself (SIGKILL; bwrap's --die-with-parent takes the sandbox
+#: along), and the batch retries the submission once, then reports it.
 NBGRADER_OVERHEAD_S = 180
 
 
@@ -158,8 +162,6 @@ def _make_private_course(course: Path, assignment: str, student: str, private: P
     shutil.copyfile(course / "nbgrader_config.py", private / "nbgrader_config.py")
     shutil.copytree(course / "source" / assignment, private / "source" / assignment,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    if (course / "gradebook.db").is_file():
-        shutil.copyfile(course / "gradebook.db", private / "gradebook.db")
     submitted = course / "submitted" / student / assignment
     mine = private / "submitted" / student / assignment
     mine.mkdir(parents=True)
@@ -167,30 +169,9 @@ def _make_private_course(course: Path, assignment: str, student: str, private: P
     return mine
 
 
-def _nbgrader(args: list[str], private: Path, env: dict, timeout_s: float
-              ) -> subprocess.CompletedProcess:
-    """``python -m nbgrader ARGS`` in the private course (its own session, killed on timeout)."""
-    proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=private, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return subprocess.CompletedProcess(proc.args, -9, (out or "") + "\n[timed out]", "")
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
-
-
-def _environment(private: Path, config: Path | None) -> dict:
-    import coursekit
-
-    bindir = str(Path(sys.executable).parent)
-    root = str(Path(coursekit.__file__).resolve().parent.parent)
-    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1", PYTHONHASHSEED="0",
-               PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
-               PYTHONPATH=os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])]),
-               JUPYTER_RUNTIME_DIR=str(private / "runtime"))
+def _environment(config: Path | None) -> dict[str, str]:
+    """What in-process nbgrader and the sandbox's kernel manager read from the environment."""
+    env = {"PYTHONHASHSEED": "0"}
     if config is not None:
         env[sb.CONFIG_ENV] = str(config)
     return env
@@ -205,14 +186,14 @@ def _copy_gradebook(src: Path, dest: Path) -> None:
         source.backup(target)
 
 
-def _release_notebook(course: Path, private: Path, assignment: str, env: dict):
+def _release_notebook(course: Path, private: Path, assignment: str):
     """The release notebook, from the course's release/ or generated in the private course
     (which also fills a private gradebook when the course's is not a SQLite file)."""
     name = next((private / "source" / assignment).glob("*.ipynb")).name
     released = course / "release" / assignment / name
     if (private / "gradebook.db").exists() and released.is_file():
         return nbformat.read(str(released), as_version=4)
-    run = _nbgrader(["generate_assignment", assignment, "--force"], private, env, 600)
+    run = run_nbgrader(["generate_assignment", assignment, "--force"], private, limit_s=600)
     path = private / "release" / assignment / name
     if run.returncode != 0 or not path.exists():
         raise RuntimeError(f"nbgrader generate_assignment failed: {run.stdout[-1500:]}")
@@ -274,21 +255,6 @@ def _cells(source_nb, graded_nb, grades: dict) -> list[dict]:
     return out
 
 
-def _read_grades(private: Path, assignment: str, student: str) -> dict[str, dict]:
-    """notebook -> {grade_id: (auto_score, max_score)} from the private gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    out: dict[str, dict] = {}
-    with Gradebook(f"sqlite:///{private / 'gradebook.db'}") as gb:
-        try:
-            sub = gb.find_submission(assignment, student)
-        except MissingEntry:
-            return {}
-        for nb in sub.notebooks:
-            out[nb.name] = {g.name: (g.auto_score, float(g.max_score)) for g in nb.grades}
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # grade_submission
 # ---------------------------------------------------------------------------------------------
@@ -311,12 +277,17 @@ def grade_submission(course: Path, assignment: str, student: str, *,
         result["reasons"].append(f"not graded: the sandbox is not available ({why})")
         return _finish(result, t0, limits)
     tmp = Path(tempfile.mkdtemp(prefix=f"grade_{assignment}_", dir=scratch))
+    watchdog = threading.Timer(limits.wall_s + NBGRADER_OVERHEAD_S, os.kill,
+                               (os.getpid(), signal.SIGKILL))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         _grade_in(course, assignment, student, tmp, sandbox, limits, result)
     except Exception as err:  # noqa: BLE001 (reported in the result; the batch goes on)
         result["status"] = "failed"
         result["reasons"].append(f"could not grade: {type(err).__name__}: {err}"[:1000])
     finally:
+        watchdog.cancel()
         shutil.rmtree(tmp, ignore_errors=True)
     return _finish(result, t0, limits)
 
@@ -339,10 +310,9 @@ def _grade_in(course: Path, assignment: str, student: str, tmp: Path, sandbox: b
         config_file = private / "nbgrader_config.py"
         config_file.write_text(config_file.read_text() + _config_lines(private, sandbox, limits,
                                                                        report))
-        env = _environment(private, config)
         name = next(source_dir.glob("*.ipynb")).name
         source_nb = nbformat.read(str(source_dir / name), as_version=4)
-        release = _release_notebook(course, private, assignment, env)
+        release = _release_notebook(course, private, assignment)
         nb = _read_submission(mine / name, result)
         if nb is None:
             return
@@ -351,12 +321,11 @@ def _grade_in(course: Path, assignment: str, student: str, tmp: Path, sandbox: b
         findings = tamper.scan_cells([(label, src) for label, src, _ in cells],
                                      scan_rules(source_nb))
         nbformat.write(nb, str(mine / name))
-        run = _nbgrader(["autograde", assignment, "--student", student, "--create", "--force"],
-                        private, env, limits.wall_s + NBGRADER_OVERHEAD_S)
+        _, log = autograde_in_process(private, assignment, student, **_environment(config))
     finally:
         oom = cgroup.oom_killed() if cgroup else False
         killed = cgroup.destroy() if cgroup else 0
-    _collect(private, assignment, student, name, source_nb, nb, run, result)
+    _collect(private, assignment, student, name, source_nb, log, result)
     _judge(result, nb, cells, findings, _read_events(report), oom, killed, limits)
 
 
@@ -375,16 +344,16 @@ def _read_submission(path: Path, result: dict):
     return None
 
 
-def _collect(private: Path, assignment: str, student: str, name: str, source_nb, nb,
-             run: subprocess.CompletedProcess, result: dict) -> None:
+def _collect(private: Path, assignment: str, student: str, name: str, source_nb, log: str,
+             result: dict) -> None:
     """Scores and the graded notebook, from the private gradebook and autograded/ folder."""
     stem = Path(name).stem
-    grades = _read_grades(private, assignment, student).get(stem, {})
+    grades = read_scores(private, assignment, student).get(student, {})
     graded_path = private / "autograded" / student / assignment / name
     graded = nbformat.read(str(graded_path), as_version=4) if graded_path.exists() else None
     if not grades or graded is None:
         result["reasons"].append("nbgrader could not grade the notebook: "
-                                 + run.stdout.strip()[-1500:])
+                                 + log.strip()[-1500:])
         return
     result["status"] = "graded"
     result["cells"] = _cells(source_nb, graded, grades)

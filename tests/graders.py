@@ -4,17 +4,23 @@ For one assignment it copies ``exercises/nbgrader_config.py`` (only the looping 
 infinite-loop case gets a short timeout) and the assignment's source folder into a temporary
 course, runs ``nbgrader generate_assignment`` once, writes every test submission (the cases of
 ``coursekit.submissions.CASES`` and each mutant of the assignment's bank) into
-``submitted/<student>/<assignment>/``, runs ONE ``nbgrader autograde`` for all of them and
-reads the per-cell scores from the gradebook. The machinery is ``coursekit``; this file holds
-what only the tests need.
+``submitted/<student>/<assignment>/``, grades them with plain ``nbgrader autograde`` and reads
+the per-cell scores from the gradebook. The class is split into :data:`SHARDS` copies of the
+released course (same config, release and gradebook, a share of the submissions each), graded by
+that many ``nbgrader autograde`` processes at once: plain nbgrader on every submission, the
+machine's cores in use. The machinery is ``coursekit``; this file holds what only the tests
+need.
 
 Authors: ``.venv/bin/python tests/graders.py ps1_sigmoid_decay`` prints every case's scores.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +37,9 @@ from coursekit.cells import grade_id, is_test, points, read_notebook
 from coursekit.nbgrader_cli import make_course, read_scores, run_nbgrader, write_submission
 from coursekit.submissions import build_submissions, load_mutants, mutant_bank_problems
 
+#: Concurrent ``nbgrader autograde`` processes per assignment (``VGCOURSE_TEST_SHARDS``, default
+#: the CPU count).
+SHARDS = int(os.environ.get("VGCOURSE_TEST_SHARDS") or 0) or os.cpu_count() or 1
 #: assignment -> seconds of each step, filled by grade_assignment (printed by conftest.py).
 TIMINGS: dict[str, dict[str, float]] = {}
 
@@ -104,12 +113,41 @@ def grade_assignment(assignment: Assignment, root: Path) -> GradedCourse:
                          data_from=assignment.source_dir)
 
     t0 = time.perf_counter()
-    g.autograde = run_nbgrader(["autograde", assignment.name, "--create", "--force"], course)
+    g.autograde, g.scores = autograde_in_shards(course, assignment.name, sorted(g.submissions),
+                                                root / "shards")
     seconds["autograde"] = time.perf_counter() - t0
     seconds["submissions"] = len(g.submissions)
-    g.scores = read_scores(course, assignment.name)
     TIMINGS[assignment.name] = seconds
     return g
+
+
+def autograde_in_shards(course: Path, assignment: str, students: list[str], root: Path,
+                        shards: int = SHARDS
+                        ) -> tuple[subprocess.CompletedProcess, dict[str, dict]]:
+    """Plain ``nbgrader autograde ASSIGNMENT --create --force`` of every student, run in
+    ``shards`` copies of the released ``course`` at once (student i in copy i mod shards).
+    Returns the runs' outcome as one process (the worst return code, the logs joined) and every
+    student's scores; the graded notebooks are gathered in ``course/autograded/``."""
+    copies = []
+    for k in range(max(1, min(shards, len(students)))):
+        copy = root / f"shard{k}"
+        shutil.copytree(course, copy, ignore=shutil.ignore_patterns("submitted"))
+        for student in students[k::shards]:
+            shutil.copytree(course / "submitted" / student / assignment,
+                            copy / "submitted" / student / assignment)
+        copies.append(copy)
+    args = ["autograde", assignment, "--create", "--force"]
+    with ThreadPoolExecutor(len(copies)) as pool:
+        runs = list(pool.map(lambda copy: run_nbgrader(args, copy), copies))
+    scores: dict[str, dict] = {}
+    for copy in copies:
+        scores.update(read_scores(copy, assignment))
+        if (copy / "autograded").is_dir():
+            shutil.copytree(copy / "autograded", course / "autograded", dirs_exist_ok=True)
+    run = subprocess.CompletedProcess(
+        runs[0].args, max(r.returncode for r in runs),
+        "\n".join(r.stdout for r in runs), "\n".join(r.stderr for r in runs))
+    return run, scores
 
 
 def _score_line(g: GradedCourse, student: str, fails: dict[str, set[str]]) -> str:

@@ -1,7 +1,8 @@
 """Tests that grade the graders: every assignment in exercises/source/ plus the fixture.
 
-For each assignment ONE temporary nbgrader course is built, released once and autograded once
-with every case below as a separate student (see tests/graders.py); scores are read from the
+For each assignment ONE temporary nbgrader course is built, released once and autograded by plain
+nbgrader (in concurrent shards of the class) with every case below as a separate student (see
+tests/graders.py); scores are read from the
 gradebook, never from ``nbgrader validate``'s exit code. What nbgrader 0.9.6 does with broken
 submissions, as asserted here:
 

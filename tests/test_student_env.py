@@ -28,7 +28,9 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -131,15 +133,19 @@ class StudentKernel:
             name: str = "") -> nbformat.NotebookNode:
         from jupyter_client.manager import KernelManager
 
-        # IPC sockets (in the scratch folder): no TCP port that another kernel could take first
+        # IPC sockets (in the scratch folder, one name per run): no TCP port that another
+        # kernel could take first; a named run works in its own folder, so runs can overlap
         km = KernelManager(kernel_name="student", kernel_spec_manager=self.specs,
-                           transport="ipc", ip=str(self.workdir.parent / "kernel"))
+                           transport="ipc",
+                           ip=str(self.workdir.parent / f"kernel-{uuid.uuid4().hex[:8]}"))
+        cwd = self.workdir / name if name else self.workdir
+        cwd.mkdir(exist_ok=True)
         client = NotebookClient(nb, km=km, timeout=180, allow_errors=allow_errors,
                                 startup_timeout=180,
                                 kernel_name="student",
-                                resources={"metadata": {"path": str(self.workdir)}})
+                                resources={"metadata": {"path": str(cwd)}})
         start = time.perf_counter()
-        client.execute(env=self.env, cwd=str(self.workdir))
+        client.execute(env=self.env, cwd=str(cwd))
         if name:
             TIMINGS[name] = time.perf_counter() - start
         return nb
@@ -237,14 +243,32 @@ def test_chapter_download_reads_as_the_book(built_book: Path, stem: str):
         assert html.unescape(title) in nb.cells[-1].source, f"{stem}: no entry {title!r}"
 
 
+@pytest.fixture(scope="module")
+def chapter_runs(student: StudentKernel, built_book: Path) -> dict:
+    """stem -> every chapter download run top to bottom in the student's kernel (or what it
+    raised), as many chapters at once as the machine has CPUs (each its own kernel)."""
+
+    def run(stem: str):
+        nb = nbformat.read(built_book / "_sources" / f"{stem}.ipynb", 4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []  # what the student's kernel makes, not the build's
+        try:
+            return student.run(nb, name=stem)
+        except Exception as err:  # noqa: BLE001 (raised again by that chapter's test)
+            return err
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        stems = chapter_stems()
+        return dict(zip(stems, pool.map(run, stems), strict=True))
+
+
 @pytest.mark.parametrize("stem", chapter_stems())
-def test_chapter_download_runs_where_only_the_course_package_is(student, built_book, stem):
+def test_chapter_download_runs_where_only_the_course_package_is(chapter_runs, stem):
     """Top to bottom in the student's kernel, with a figure wherever the chapter shows one."""
-    nb = nbformat.read(built_book / "_sources" / f"{stem}.ipynb", 4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []  # what the student's kernel makes, not the build's
-    student.run(nb, name=stem)
+    nb = chapter_runs[stem]
+    if isinstance(nb, Exception):
+        raise nb
     figures = len(re.findall(r"^```\{glue:figure\}", (BOOK / f"{stem}.md").read_text(), re.M))
     shown = [c for c in nb.cells if "show-glued" in c.metadata.get("tags", [])]
     assert len(shown) == figures, f"{stem}: {figures} figures in the chapter, {len(shown)} shown"
