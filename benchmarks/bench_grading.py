@@ -14,7 +14,7 @@ For each: wall-clock seconds, throughput, CPU-seconds per submission (the whole 
 the command ran, from ``/proc/stat``: run it on an idle machine), and whether every per-cell
 score equals plain nbgrader's.
 The import floor is the CPU time of ``python -c "import torch, numpy, vgcourse.grading"``.
-Writes benchmarks/results/bench_grading.json. Run: ``.venv/bin/python benchmarks/bench_grading.py
+Writes benchmarks/results/bench_grading.json (bench_grading_<n>.json for another size). Run: ``.venv/bin/python benchmarks/bench_grading.py
 [--submissions 50]``.
 """
 
@@ -38,6 +38,8 @@ REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps1_sigmoid_decay"
 RESULTS = REPO / "benchmarks" / "results" / "bench_grading.json"
 KINDS = ("full", "partial", "blank", "broken")
+#: The class size of bench_grading.json; another size writes bench_grading_<n>.json.
+DEFAULT_SUBMISSIONS = 50
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
@@ -129,7 +131,7 @@ def import_floor(repeats: int = 3) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=50)
+    parser.add_argument("--submissions", type=int, default=DEFAULT_SUBMISSIONS)
     args = parser.parse_args(argv)
     n = args.submissions
     batch = [sys.executable, "-m", "coursekit.batch", "--course", "."]
@@ -184,8 +186,9 @@ def write_record(n: int, floor: float, runs: dict, done: bool,
                     "load_average_at_end": os.getloadavg()},
         "command": f".venv/bin/python benchmarks/bench_grading.py --submissions {n}",
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
+    path = RESULTS if n == DEFAULT_SUBMISSIONS else RESULTS.with_name(f"bench_grading_{n}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps({"throughput_vs_plain": speedup, "scaling_1_to_2_workers": scaling}))
 
 

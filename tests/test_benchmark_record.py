@@ -1,0 +1,68 @@
+"""The instructor guide's grading figures are the recorded benchmark's.
+
+``book/instructors.md`` quotes ``benchmarks/results/bench_grading.json`` (50 submissions) and
+``bench_grading_16.json`` (the class of 16 that issue 14's target names). A re-run of the
+benchmark that changes a figure fails here until the page says the new figure.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from coursekit.assignments import REPO
+
+PAGE = (REPO / "book" / "instructors.md").read_text()
+RESULTS = REPO / "benchmarks" / "results"
+#: Each way of grading, as the page's table names it.
+ROWS = {
+    "plain": "plain `nbgrader autograde` (one command for the class)",
+    "batch_1": "`make autograde JOBS=1`",
+    "batch_2": "`make autograde JOBS=2`",
+    "dask_local": "`make autograde SCHEDULER=local JOBS=2`",
+}
+
+
+def record(name: str) -> dict:
+    return json.loads((RESULTS / name).read_text())
+
+
+@pytest.mark.parametrize("name", ["bench_grading.json", "bench_grading_16.json"])
+def test_the_record_is_complete_with_plain_scores(name):
+    """Every way graded the whole class and gave plain nbgrader's per-cell scores."""
+    rec = record(name)
+    assert rec["complete"], f"{name}: the run was cut short"
+    assert set(rec["runs"]) == set(ROWS)
+    for way, run in rec["runs"].items():
+        assert run["graded"] == rec["submissions"], (name, way, run["graded"])
+        assert run["scores_equal_plain"], (name, way)
+        assert run["checksum_warnings"] == 0, (name, way)
+
+
+def test_the_guide_table_is_the_recorded_run():
+    """One table row per way, every figure as bench_grading.json records it."""
+    rec = record("bench_grading.json")
+    for way, label in ROWS.items():
+        run = rec["runs"][way]
+        row = (f"| {label} | {run['wall_s']:.1f} s | {run['submissions_per_min']:.2f} | "
+               f"{rec['throughput_vs_plain'][way]:.2f}x | {run['cpu_s_per_submission']:.2f} | "
+               f"{run['cpu_s_per_submission_over_import_floor']:.2f} | yes |")
+        assert row in PAGE, f"book/instructors.md lacks the row\n{row}"
+    assert f"one synthetic class of {rec['submissions']} ps1_sigmoid_decay" in PAGE
+    assert f"cost {rec['import_floor_cpu_s']:.2f} CPU-s per process" in PAGE
+    assert f"From 1 to 2 workers the batch's throughput grew {rec['scaling_1_to_2_workers']:.2f}x" in PAGE
+    writes = (rec["runs"]["batch_2"]["gradebook_write_ms_per_submission"],
+              rec["runs"]["dask_local"]["gradebook_write_ms_per_submission"])
+    assert f"took {writes[0]} ms in the coordinating process" in PAGE
+    assert f"({writes[1]} ms under Dask)" in PAGE
+    assert f"{writes[0]} to {writes[1]} ms per submission" in PAGE
+
+
+def test_the_guide_quotes_the_class_of_16():
+    """The 16-submission ratios the page gives are bench_grading_16.json's."""
+    rec = record("bench_grading_16.json")
+    assert rec["submissions"] == 16
+    ratio = rec["throughput_vs_plain"]
+    assert f"`make autograde JOBS=2` was {ratio['batch_2']:.2f}x" in PAGE
+    assert f"`LocalCluster` {ratio['dask_local']:.2f}x" in PAGE
