@@ -14,8 +14,8 @@ For each: wall-clock seconds, throughput, CPU-seconds per submission (the whole 
 the command ran, from ``/proc/stat``: run it on an idle machine), and whether every per-cell
 score equals plain nbgrader's.
 The import floor is the CPU time of ``python -c "import torch, numpy, vgcourse.grading"``.
-Writes benchmarks/results/bench_grading.json (bench_grading_<n>.json for another size). Run: ``.venv/bin/python benchmarks/bench_grading.py
-[--submissions 50]``.
+Writes benchmarks/results/bench_grading.json (bench_grading_<n>.json for another size).
+Run: ``.venv/bin/python benchmarks/bench_grading.py [--submissions 50]``.
 """
 
 from __future__ import annotations

@@ -54,7 +54,6 @@ EXPECTED_ALL = [
     "make_circles",
     "make_spiral",
     "mlp",
-    "plot_activation",
     "plot_activation_histograms",
     "plot_decision_boundary",
     "plot_gradient_norms",

@@ -12,10 +12,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from vgcourse import (  # noqa: E402
-    get_activation,
     make_spiral,
     mlp,
-    plot_activation,
     plot_activation_histograms,
     plot_decision_boundary,
     plot_gradient_norms,
@@ -36,24 +34,6 @@ def no_show(monkeypatch):
         raise AssertionError("a vgcourse plot called plt.show()")
 
     monkeypatch.setattr(plt, "show", fail)
-
-
-def test_plot_activation_draws_fn_and_derivative_on_given_axes():
-    fig, ax = plt.subplots()
-    x = np.linspace(-3, 3, 7)
-    out = plot_activation("sigmoid", ax=ax, x=x)
-    assert out is ax
-    lines = {line.get_label(): line for line in ax.get_lines()}
-    sigmoid = get_activation("sigmoid")
-    np.testing.assert_allclose(lines["sigmoid(x)"].get_ydata(), sigmoid.fn(x))
-    np.testing.assert_allclose(lines["sigmoid'(x)"].get_ydata(), sigmoid.derivative(x))
-    assert ax.get_xlabel() and ax.get_ylabel()
-
-
-def test_plot_activation_new_axes_by_default():
-    ax = plot_activation("relu")
-    assert isinstance(ax, matplotlib.axes.Axes)
-    assert len(ax.get_lines()[0].get_xdata()) == 401
 
 
 def test_plot_gradient_norms_overlays_runs_on_log_axis():

@@ -31,7 +31,6 @@ from .training import OPTIMIZERS, History, train
 # on first use, so `import vgcourse.grading` (run by every autograded submission) and the
 # other helpers do not pay for matplotlib.
 _PLOTS = (
-    "plot_activation",
     "plot_activation_histograms",
     "plot_decision_boundary",
     "plot_gradient_norms",
@@ -39,7 +38,6 @@ _PLOTS = (
 )
 if TYPE_CHECKING:
     from .plots import (
-        plot_activation,
         plot_activation_histograms,
         plot_decision_boundary,
         plot_gradient_norms,
@@ -72,7 +70,6 @@ __all__ = [
     "make_circles",
     "make_spiral",
     "mlp",
-    "plot_activation",
     "plot_activation_histograms",
     "plot_decision_boundary",
     "plot_gradient_norms",

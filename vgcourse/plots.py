@@ -5,10 +5,10 @@ Examples
 --------
 >>> import matplotlib
 >>> matplotlib.use("Agg")
->>> from vgcourse.plots import plot_activation
->>> ax = plot_activation("sigmoid")
->>> ax.get_xlabel()
-'pre-activation $x$'
+>>> from vgcourse.plots import plot_gradient_norms
+>>> ax = plot_gradient_norms({"sigmoid": [1e-5, 1e-3, 1e-1]})
+>>> ax.get_yscale()
+'log'
 """
 
 from __future__ import annotations
@@ -24,11 +24,9 @@ from torch import nn
 
 from ._nets import capture_activations, model_dtype, preserved
 from ._validation import as_float_tensor, check_choice, check_float, check_int, check_module
-from .activations import Activation, get_activation
 from .training import History
 
 __all__ = [
-    "plot_activation",
     "plot_activation_histograms",
     "plot_decision_boundary",
     "plot_gradient_norms",
@@ -44,48 +42,6 @@ def _axes(ax: Axes | None) -> Axes:
         return ax
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes or None, received {type(ax).__name__}.")
-    return ax
-
-
-def plot_activation(
-    activation: str | Activation,
-    ax: Axes | None = None,
-    x: np.ndarray | None = None,
-) -> Axes:
-    """Plot an activation function and its derivative.
-
-    Parameters
-    ----------
-    activation : str or Activation
-        See :func:`vgcourse.activations.get_activation`.
-    ax : matplotlib Axes, optional
-        Where to draw; a new figure when omitted.
-    x : numpy.ndarray, optional
-        1-D pre-activations to plot over; ``linspace(-6, 6, 401)`` by default.
-
-    Returns
-    -------
-    matplotlib Axes
-
-    Examples
-    --------
-    >>> ax = plot_activation("tanh")
-    >>> ax.get_legend_handles_labels()[1]
-    ['tanh(x)', "tanh'(x)"]
-    """
-    act = get_activation(activation)
-    ax = _axes(ax)
-    if x is None:
-        x = np.linspace(-6.0, 6.0, 401)
-    else:
-        x = as_float_tensor(np.asarray(x), "x", ndim=1).double().numpy()
-    ax.plot(x, act.fn(x), label=f"{act.name}(x)")
-    ax.plot(x, act.derivative(x), linestyle="--", label=f"{act.name}'(x)")
-    ax.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
-    ax.set_xlabel("pre-activation $x$")
-    ax.set_ylabel("value")
-    ax.set_title(act.name)
-    ax.legend()
     return ax
 
 
