@@ -1,8 +1,11 @@
 """The instructor commands (``python -m coursekit COMMAND``; the Makefile's targets call them).
 
-Each runs the real nbgrader command line in the course folder (``exercises/`` by default, with
-its ``nbgrader_config.py``), once per assignment (``discover_assignments``),
-prints what it does and returns the exit status.
+Each works on the course folder (``exercises/`` by default, with its ``nbgrader_config.py``),
+prints what it does and returns the exit status: ``release`` runs the real ``nbgrader
+generate_assignment`` once per assignment (``discover_assignments``); ``autograde`` is the
+sandboxed, parallel batch (``coursekit.batch``), which calls nbgrader's Python API in its
+workers; ``feedback``, ``grades`` and ``collect`` are ``coursekit.feedback``,
+``coursekit.exports`` and ``coursekit.collect``.
 """
 
 from __future__ import annotations
