@@ -1,7 +1,8 @@
 """The instructor guide's grading figures are the recorded benchmark's.
 
-``book/instructors.md`` quotes ``benchmarks/results/bench_grading.json`` (50 submissions) and
-``bench_grading_16.json`` (the class of 16 that issue 14's target names). A re-run of the
+``book/instructors.md`` quotes ``benchmarks/results/bench_grading.json`` (50 submissions),
+``bench_grading_16.json`` (the class of 16 that issue 14's target names) and
+``bench_sandbox.json`` (one submission in and out of the sandbox). A re-run of the
 benchmark that changes a figure fails here until the page says the new figure.
 """
 
@@ -67,3 +68,18 @@ def test_the_guide_quotes_the_class_of_16():
     ratio = rec["throughput_vs_plain"]
     assert f"`make autograde JOBS=2` was {ratio['batch_2']:.2f}x" in PAGE
     assert f"`LocalCluster` {ratio['dask_local']:.2f}x" in PAGE
+
+
+def test_the_guide_quotes_the_sandbox_cost():
+    """The sandbox's cost the page gives is bench_sandbox.json's, with the same scores."""
+    rec = record("bench_sandbox.json")
+    assert rec["same_scores"] and rec["sandboxed"]["statuses"] == ["graded"]
+    inside, outside = rec["sandboxed"], rec["unsandboxed"]
+    for run, where in ((inside, "sandboxed"), (outside, "without the sandbox")):
+        quoted = (f"{run['wall_s_median']:.2f} s {where} ({run['wall_s_min']:.2f} to "
+                  f"{run['wall_s_max']:.2f} s)")
+        assert quoted in " ".join(PAGE.split()), f"book/instructors.md lacks: {quoted}"
+    # "less than the run-to-run noise": the medians differ by less than either range
+    gap = abs(inside["wall_s_median"] - outside["wall_s_median"])
+    assert gap < min(inside["wall_s_max"] - inside["wall_s_min"],
+                     outside["wall_s_max"] - outside["wall_s_min"]), (inside, outside)
