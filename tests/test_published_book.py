@@ -196,6 +196,21 @@ def test_no_published_file_contains_solutions_or_hidden_tests(published: dict[Pa
     assert not leaks, "published files leak the instructors' notebooks:\n" + "\n".join(leaks)
 
 
+#: How the course's five source documents were named before they had bibliography entries
+#: ("seed 000" ... "seed 004"): words a reader never sees a file for, which collide with random
+#: seeds. Chapters and exercises cite them by name (issue 15).
+SOURCE_NUMBER = re.compile(r"\bseeds?\s+0\d\d\b", re.IGNORECASE)
+
+
+def test_no_page_or_notebook_names_a_source_by_its_number(published: dict[Path, str]):
+    """Every published page and notebook (chapters, downloads, student exercises) cites the
+    source documents by name, never as "seed 00N"."""
+    found = [f"{path.name}: {m.group(0)!r}" for path, text in published.items()
+             if path.suffix in (".html", ".ipynb") for m in [SOURCE_NUMBER.search(text)] if m]
+    assert not found, "published files name a source document by its number:\n" + "\n".join(found)
+    assert SOURCE_NUMBER.search("as Seed 002 does") and not SOURCE_NUMBER.search("seed=0")
+
+
 def test_the_leak_check_would_see_a_leak(tmp_path: Path):
     """The check above would find a secret line in a notebook and in Sphinx-highlighted HTML."""
     from pygments import highlight
