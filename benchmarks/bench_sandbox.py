@@ -26,13 +26,12 @@ from coursekit import sandbox as sb
 from coursekit import worker
 
 RESULTS = REPO / "benchmarks" / "results" / "bench_sandbox.json"
-STUDENT = "student000_full"  # make_class's first submission: every answer the solution's
 
 
-def grade(course: Path, sandboxed: bool) -> tuple[float, float, dict]:
+def grade(course: Path, student: str, sandboxed: bool) -> tuple[float, float, dict]:
     """(wall seconds, machine CPU-seconds, result) of grading the submission once."""
     cpu, start = machine_cpu_s(), time.perf_counter()
-    result = worker.grade_submission(course, ASSIGNMENT, STUDENT, sandbox=sandboxed)
+    result = worker.grade_submission(course, ASSIGNMENT, student, sandbox=sandboxed)
     return time.perf_counter() - start, machine_cpu_s() - cpu, result
 
 
@@ -58,11 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = os.getloadavg()
     runs: dict[bool, list] = {True: [], False: []}
     with tempfile.TemporaryDirectory(prefix="bench_sandbox_") as tmp:
-        course = make_class(Path(tmp), 1)
-        grade(course, True), grade(course, False)  # warm-up: imports, caches
+        course = make_class(Path(tmp), 1)  # one submission, of the first kind: "full"
+        (student,) = (path.name for path in (course / "submitted").iterdir())
+        for sandboxed in (True, False):  # warm-up: imports, caches
+            grade(course, student, sandboxed)
         for _ in range(args.repeats):
             for sandboxed in (True, False):
-                runs[sandboxed].append(grade(course, sandboxed))
+                runs[sandboxed].append(grade(course, student, sandboxed))
     sandboxed, plain = summary(runs[True]), summary(runs[False])
     record = {
         "benchmark": "bench_sandbox", "assignment": ASSIGNMENT, "repeats": args.repeats,

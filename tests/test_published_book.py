@@ -206,7 +206,7 @@ def test_no_page_or_notebook_names_a_source_by_its_number(published: dict[Path, 
     """Every published page and notebook (chapters, downloads, student exercises) cites the
     source documents by name, never as "seed 00N"."""
     found = [f"{path.name}: {m.group(0)!r}" for path, text in published.items()
-             if path.suffix in (".html", ".ipynb") for m in [SOURCE_NUMBER.search(text)] if m]
+             if path.suffix in (".html", ".ipynb") and (m := SOURCE_NUMBER.search(text))]
     assert not found, "published files name a source document by its number:\n" + "\n".join(found)
     assert SOURCE_NUMBER.search("as Seed 002 does") and not SOURCE_NUMBER.search("seed=0")
 
