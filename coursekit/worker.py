@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -261,26 +262,28 @@ def _cells(source_nb, graded_nb, grades: dict) -> list[dict]:
 # ---------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _kernel_room(tmp: Path, data: list[Path], base: Path, sandbox: bool, limits: sb.Limits,
-                 observe: str) -> Iterator[tuple[dict[str, str], sb.Cgroup | None]]:
+                 observe: str) -> Iterator[tuple[dict[str, str], object | None]]:
     """The environment a kernel is started with (its sandbox's configuration, or for an
-    unsandboxed kernel its ``$VGCOURSE_OBSERVE``), and the submission's cgroup; the sandbox is
-    taken down (every process killed, the socket folder unmounted) on the way out."""
+    unsandboxed kernel its ``$VGCOURSE_OBSERVE``), and what holds the submission's processes
+    (:mod:`coursekit.backends`); the sandbox is taken down (every process killed, the socket
+    folder unmounted) on the way out."""
     if not sandbox:
         yield _environment(None, observe), None
         return
-    room = tmp / "sandbox"
-    cgroup = None
+    room_dir = tmp / "sandbox"
+    room = None
     try:
-        work, ipc = sb.prepare_dirs(room)
+        chosen = sb.backend()
+        work, ipc = sb.prepare_dirs(room_dir, chosen.as_root)
         sb.copy_into_work(data, base, work)
-        cgroup = sb.Cgroup(limits)
-        config = sb.SandboxConfig(str(work), str(ipc), cgroup.name, observe,
-                                  limits.message_bytes).write(tmp / "sandbox.json")
-        yield _environment(config, observe), cgroup
+        room = chosen.room(limits)
+        config = sb.SandboxConfig(str(work), str(ipc), chosen.name, room.join_script(), observe,
+                                  dataclasses.asdict(limits)).write(tmp / "sandbox.json")
+        yield _environment(config, observe), room
     finally:
-        if cgroup is not None:
-            cgroup.destroy()
-        sb.release_dirs(room)
+        if room is not None:
+            room.destroy()
+        sb.release_dirs(room_dir)
 
 
 def _data_files(source_dir: Path) -> list[Path]:
