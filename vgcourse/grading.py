@@ -411,7 +411,9 @@ def compare(received: Any, expected: Any, *, rtol: float = 1e-7, atol: float = 0
     'expected 4, received int 3.'
     """
     nested = (list, np.ndarray, dict)
-    if isinstance(expected, list) and any(isinstance(e, nested) for e in expected):
+    rectangular = not isinstance(expected, list) or _numbers(expected) is not None
+    if isinstance(expected, list) and any(isinstance(e, nested) for e in expected) and (
+            not rectangular or any(isinstance(e, dict) for e in expected)):
         if not isinstance(received, list):
             return f"expected a list of {len(expected)} entries, received {_describe(received)}."
         if len(received) != len(expected):
