@@ -115,7 +115,7 @@ def batchnorm_backward(dout, cache):
         "name": "backward_scales_dout_in_place",
         "cell": "batchnorm_backward",
         "fails": ["test_batchnorm_backward"],
-        "replace": [("g = dout * gamma", "g = dout.mul_(gamma)  # reuses the upstream gradient's memory")],
+        "replace": [("g = dout * gamma", "g = dout.mul_(gamma)  # reuses the memory of dout")],
     },
     # ------------------------------------------------------------ BatchNorm1dScratch
     {
