@@ -57,7 +57,7 @@ MUTANTS = [
         "replace": [("(W1 @ x + b1 > 0)", "(W1 @ x + b1 >= 0)")],
     },
     {
-        "name": "jacobian_masks_W2_in_place",
+        "name": "jacobian_masks_w2_in_place",
         "cell": "residual_jacobian",
         "fails": ["test_residual_jacobian"],
         "replace": [("return identity + alpha * (W2 * active) @ W1",

@@ -33,7 +33,7 @@ MUTANTS = [
                     ("db += da", "db = da")],
     },
     {
-        "name": "bptt_scales_dh_T_in_place",
+        "name": "bptt_scales_dh_t_in_place",
         "cell": "rnn_backward",
         "fails": ["test_rnn_backward"],
         "replace": [("da = delta * (1 - torch.tanh(pre[k - 1]) ** 2)",
@@ -118,7 +118,7 @@ def clip_grad_total_norm(grads, max_norm):
         "replace": [("(gamma * sigma_max) ** steps", "gamma * sigma_max ** steps")],
     },
     {
-        "name": "bound_scales_W_in_place",
+        "name": "bound_scales_w_in_place",
         "cell": "jacobian_bound",
         "fails": ["test_jacobian_bound"],
         "replace": [("torch.linalg.matrix_norm(W_hh, ord=2).item()",
