@@ -1,4 +1,4 @@
-"""The sandbox every submission's notebook kernel runs in (issue 13).
+"""The sandbox every submission's notebook kernel runs in.
 
 A submission's kernel is started by :class:`SandboxKernelManager` (a jupyter_client
 ``AsyncKernelManager``; nbgrader's ``Execute`` preprocessor uses it through
@@ -12,6 +12,10 @@ Inside, the kernel sees the Python environment and the grader's ``vgcourse/`` re
 private work folder (``/home/student``, holding only the instructor's data files, never files a
 student shipped beside the notebook), a private ``/tmp`` and the folder of its ZeroMQ ``ipc``
 sockets (a new network namespace has only its own loopback, so TCP to the grader is impossible).
+That folder is a tmpfs of :data:`IPC_TMPFS_BYTES` mounted by the grader, so the kernel can write
+nowhere on the host's disks; and every socket of the grader's client refuses a message over
+``Limits.message_bytes`` before reading it (ZeroMQ's ``MAXMSGSIZE``), so no output the kernel
+sends can grow the grader's memory past that.
 Memory (no swap) and the number of processes are capped by cgroup v1 controllers, and the whole
 cgroup is killed when the submission is done, so no process outlives it.
 """
@@ -19,7 +23,6 @@ cgroup is killed when the submission is done, so no process outlives it.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import signal
@@ -30,7 +33,11 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import zmq
+import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
+
+from vgcourse.grading import MODE_ENV
 
 BWRAP = "/usr/bin/bwrap"
 SETPRIV = "/usr/bin/setpriv"
@@ -45,6 +52,8 @@ SANDBOX_HOME = "/home/student"
 #: Environment variable naming the JSON file that tells the kernel manager its sandbox.
 CONFIG_ENV = "COURSEKIT_SANDBOX"
 GIB = 1024**3
+#: Size of the tmpfs that holds the kernel's ZeroMQ sockets (all it may write on the host side).
+IPC_TMPFS_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class Limits:
     cell_output_bytes: int = 256 * 1024  # text kept of one cell's outputs
     notebook_output_bytes: int = 2 * 1024 * 1024  # text kept of all outputs together
     result_bytes: int = 8 * 1024 * 1024  # the JSON result of a submission
+    message_bytes: int = 32 * 1024 * 1024  # one message part from the kernel, refused unread
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -199,7 +209,8 @@ def python_mounts() -> list[Path]:
     return sorted(folders)
 
 
-def sandbox_command(work: Path, ipc: Path, cgroup: str, command: list[str]) -> list[str]:
+def sandbox_command(work: Path, ipc: Path, cgroup: str, command: list[str],
+                    observe: str = "record") -> list[str]:
     """The command line that runs ``command`` in a submission's sandbox.
 
     A shell moves itself into the submission's cgroups; bwrap (still root, so that it can bind
@@ -207,6 +218,7 @@ def sandbox_command(work: Path, ipc: Path, cgroup: str, command: list[str]) -> l
     namespaces and the file view; inside, setpriv drops to the unprivileged user with no
     capabilities and no new privileges before the kernel starts. ``work`` holds the
     instructor's data files, each bound read-only into the kernel's private (tmpfs) home.
+    ``observe`` is what ``vgcourse.grading.observe`` does there (``record`` or ``reference``).
     """
     import vgcourse
 
@@ -228,7 +240,7 @@ def sandbox_command(work: Path, ipc: Path, cgroup: str, command: list[str]) -> l
            "PYTHONPATH": str(package_root), "PYTHONDONTWRITEBYTECODE": "1",
            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "LANG": "C.UTF-8",
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-           "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0"}
+           "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0", MODE_ENV: observe}
     setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
     bwrap = [BWRAP, *_base_bwrap_args(), "--tmpfs", SANDBOX_HOME, *dirs, *binds,
              "--chmod", "0777", SANDBOX_HOME, "--chdir", SANDBOX_HOME, "--clearenv", *setenv,
@@ -245,6 +257,8 @@ class SandboxConfig:
     work: str  # host folder bound as the kernel's /home/student
     ipc: str  # host folder of the ZeroMQ ipc sockets and the connection file
     cgroup: str  # name of the submission's cgroup (created by the grader)
+    observe: str = "record"  # $VGCOURSE_OBSERVE in the kernel
+    message_bytes: int = Limits.message_bytes  # the largest message part the grader reads
 
     def write(self, path: Path) -> Path:
         path.write_text(json.dumps(asdict(self)))
@@ -260,12 +274,37 @@ class SandboxConfig:
 
 def prepare_dirs(root: Path) -> tuple[Path, Path]:
     """(work, ipc) folders under ``root``: the instructor's data files for the kernel (read
-    only to it) and the folder of its sockets (owned by the sandbox's user)."""
+    only to it) and the folder of its sockets, a tmpfs of :data:`IPC_TMPFS_BYTES` owned by the
+    sandbox's user (:func:`release_dirs` unmounts it)."""
     work, ipc = root / "work", root / "ipc"
     work.mkdir(parents=True, exist_ok=True)
     ipc.mkdir(parents=True, exist_ok=True)
-    os.chown(ipc, SANDBOX_UID, SANDBOX_UID)
+    options = f"size={IPC_TMPFS_BYTES},nr_inodes=64,mode=0755,uid={SANDBOX_UID},gid={SANDBOX_UID}"
+    run = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "coursekit-ipc", str(ipc)],
+                         capture_output=True, text=True, timeout=30)
+    if run.returncode != 0:
+        raise RuntimeError(f"could not mount the sandbox's socket folder: {run.stderr.strip()}")
     return work, ipc
+
+
+def release_dirs(root: Path) -> None:
+    """Unmount the socket folder of :func:`prepare_dirs` (if mounted)."""
+    ipc = root / "ipc"
+    if os.path.ismount(ipc):
+        subprocess.run(["umount", "-l", str(ipc)], capture_output=True, timeout=30)
+
+
+_CLIENT_CONTEXTS: dict[int, zmq.asyncio.Context] = {}
+
+
+def client_context(message_bytes: int) -> zmq.asyncio.Context:
+    """The ZeroMQ context of the grader's kernel clients (one per process and limit): its
+    sockets disconnect a peer that sends a message part over ``message_bytes``, unread."""
+    if message_bytes not in _CLIENT_CONTEXTS:
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, int(message_bytes))
+        _CLIENT_CONTEXTS[message_bytes] = context
+    return _CLIENT_CONTEXTS[message_bytes]
 
 
 def kernel_pids(cgroup: str) -> list[int]:
@@ -305,7 +344,12 @@ class SandboxKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
         return sandbox_command(Path(self.sandbox.work), Path(self.sandbox.ipc),
-                               self.sandbox.cgroup, cmd)
+                               self.sandbox.cgroup, cmd, self.sandbox.observe)
+
+    def client(self, **kwargs):
+        """A client whose sockets refuse an oversized message before reading it."""
+        kwargs.setdefault("context", client_context(self.sandbox.message_bytes))
+        return super().client(**kwargs)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         """The kernel's own stdout and stderr (its start-up banner, whatever the submission
@@ -325,133 +369,6 @@ class SandboxKernelManager(AsyncKernelManager):
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
         os.chmod(self.connection_file, 0o444)  # the kernel (uid 65534) must read it
-
-
-# ---------------------------------------------------------------------------------------------
-# nbgrader's execution, guarded: a wall clock per submission, output bytes, a dead kernel
-# ---------------------------------------------------------------------------------------------
-from nbclient.exceptions import DeadKernelError  # noqa: E402
-from nbformat.notebooknode import NotebookNode  # noqa: E402
-from nbgrader.preprocessors import Execute  # noqa: E402
-from traitlets import Float, Integer, Unicode  # noqa: E402
-
-STOPPED = "SubmissionStopped"
-
-
-class GuardedExecute(Execute):
-    """nbgrader's ``Execute`` with the limits of :class:`Limits` that a cell timeout does not give.
-
-    - The whole submission gets ``wall_s`` seconds: each cell's timeout is at most what is left.
-    - Text kept of one cell's outputs, and of all of them, is capped in bytes (``LimitOutput``
-      counts lines, and a 50 MB single line is one line).
-    - When the kernel dies (memory limit, segfault, ``os.kill``) or the clock runs out, every
-      cell not run yet gets a ``SubmissionStopped`` error output naming why, so it scores zero,
-      and the cells that completed keep their grades.
-    What happened is written as JSON lines to ``report`` for the trusted grader.
-    """
-
-    wall_s = Float(600.0).tag(config=True)
-    cell_output_bytes = Integer(256 * 1024).tag(config=True)
-    notebook_output_bytes = Integer(2 * 1024 * 1024).tag(config=True)
-    report = Unicode("").tag(config=True)
-    probe = Unicode("").tag(config=True)  # code run before each test cell (coursekit.tamper)
-
-    def preprocess(self, nb, resources=None, km=None):
-        self._deadline = time.monotonic() + self.wall_s
-        self._stopped = ""
-        self._bytes: dict[int, int] = {}
-        self._truncated: set[int] = set()
-        self._probed = False
-        return super().preprocess(nb, resources, km)
-
-    def _event(self, **event) -> None:
-        if self.report:
-            with open(self.report, "a", encoding="utf-8") as f:
-                f.write(json.dumps(event) + "\n")
-
-    def _get_timeout(self, cell):
-        timeout = super()._get_timeout(cell)
-        left = max(1, math.ceil(self._deadline - time.monotonic()))
-        return left if timeout is None else min(timeout, left)
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
-        if not self._stopped and time.monotonic() >= self._deadline:
-            self._stop(f"the submission ran past its wall clock of {self.wall_s:g} s")
-        if self._stopped:
-            cell.outputs = [self._stopped_output()]
-            return cell, resources
-        meta = cell.metadata.get("nbgrader", {})
-        if self.probe and (not self._probed or meta.get("grade")):
-            self._probed = True
-            self._run_probe(index, meta.get("grade_id"))
-        try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
-            self._stop(f"the kernel died while running {label}")
-            cell.outputs.append(self._stopped_output())
-        if not self._stopped and time.monotonic() >= self._deadline - 1.0:  # cut at the clock
-            self._stop(f"the submission ran past its wall clock of {self.wall_s:g} s")
-        return cell, resources
-
-    def _run_probe(self, index: int, grade_id: str | None) -> None:
-        """Run the integrity probe; its JSON result goes to the report (judged outside)."""
-        try:
-            reply = self.kc_execute_silently(self.probe)
-        except Exception as err:  # noqa: BLE001 (a probe that cannot run is a finding)
-            self._event(kind="probe", cell=index, grade_id=grade_id, result=None,
-                        error=repr(err)[:300])
-            return
-        self._event(kind="probe", cell=index, grade_id=grade_id, result=reply)
-
-    def kc_execute_silently(self, code: str) -> object:
-        """Execute ``code`` without output or history; the value of ``_coursekit_probe``."""
-        msg_id = self.kc.execute(code, silent=True, store_history=False,
-                                 user_expressions={"r": "_coursekit_probe"})
-        reply = self.wait_for_reply(msg_id)
-        content = (reply or {}).get("content", {})
-        value = content.get("user_expressions", {}).get("r", {})
-        return value.get("data", {}).get("text/plain", value.get("evalue"))[:100_000]
-
-    def _stop(self, why: str) -> None:
-        self._stopped = why
-        self._event(kind="stopped", reason=why)
-
-    def _stopped_output(self) -> NotebookNode:
-        return NotebookNode(output_type="error", ename=STOPPED, evalue=self._stopped,
-                            traceback=[f"{STOPPED}: {self._stopped}"])
-
-    def output(self, outs, msg, display_id, cell_index):
-        """Keep outputs up to the byte caps. Errors and stderr are never dropped, only cut
-        short: nbgrader scores a test cell by them, so dropping one could turn a fail into a
-        pass."""
-        content = msg.get("content", {})
-        size = len(json.dumps(content))
-        used = self._bytes.get(cell_index, 0)
-        self._bytes[cell_index] = used + size
-        total = sum(self._bytes.values())
-        if used + size <= self.cell_output_bytes and total <= self.notebook_output_bytes:
-            return super().output(outs, msg, display_id, cell_index)
-        limit = self.cell_output_bytes if used + size > self.cell_output_bytes else (
-            self.notebook_output_bytes)
-        where = "this cell" if limit == self.cell_output_bytes else "the notebook"
-        note = f"[output truncated: more than {limit} bytes of output in {where}]"
-        if msg["msg_type"] == "error":
-            content["evalue"] = str(content.get("evalue", ""))[:1000]
-            content["traceback"] = [str(t)[:1000] for t in content.get("traceback", [])[-20:]]
-            return super().output(outs, msg, display_id, cell_index)
-        stream = content.get("name") if msg["msg_type"] == "stream" else "stdout"
-        if stream == "stderr" and any(o.get("name") == "stderr" for o in outs):
-            return None
-        if cell_index in self._truncated and stream != "stderr":
-            return None
-        self._truncated.add(cell_index)
-        self._event(kind="output", cell=cell_index, reason=note)
-        out = NotebookNode(output_type="stream", name=stream, text=note + "\n")
-        outs.append(out)
-        return out
 
 
 def main() -> int:
