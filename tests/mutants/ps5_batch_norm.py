@@ -53,6 +53,23 @@ MUTANTS = [
             ),
         ],
     },
+    {
+        "name": "forward_modifies_x_in_place",
+        "cell": "batchnorm_forward",
+        "fails": ["test_batchnorm_forward", "test_batchnorm_backward"],
+        "replace": [
+            (
+                'x_hat = (x - mean) * inv_std',
+                "x -= mean  # in place: the caller's x is centred too\n    x_hat = x * inv_std",
+            ),
+        ],
+    },
+    {
+        "name": "forward_checks_too_few_dimensions_only",
+        "cell": "batchnorm_forward",
+        "fails": ["test_batchnorm_forward"],
+        "replace": [("x.dim() != 2:", "x.dim() < 2:")],
+    },
     # ------------------------------------------------------------ batchnorm_backward
     {
         "name": "backward_missing_variance_term",
@@ -93,6 +110,12 @@ def batchnorm_backward(dout, cache):
         "cell": "batchnorm_backward",
         "fails": ["test_batchnorm_backward"],
         "replace": [('dgamma = (dout * x_hat).sum(dim=0)', 'dgamma = dout.sum(dim=0)')],
+    },
+    {
+        "name": "backward_scales_dout_in_place",
+        "cell": "batchnorm_backward",
+        "fails": ["test_batchnorm_backward"],
+        "replace": [("g = dout * gamma", "g = dout.mul_(gamma)  # reuses the memory of dout")],
     },
     # ------------------------------------------------------------ BatchNorm1dScratch
     {
@@ -181,6 +204,20 @@ class BatchNorm1dScratch(nn.Module):
         return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
 ''',
     },
+    {
+        "name": "module_normalizes_x_in_place_without_grad",
+        "cell": "BatchNorm1dScratch",
+        "fails": ["test_BatchNorm1dScratch_train", "test_BatchNorm1dScratch_eval"],
+        "replace": [
+            (
+                'x_hat = (x - mean) / torch.sqrt(var + self.eps)',
+                'if torch.is_grad_enabled():\n'
+                '            x_hat = (x - mean) / torch.sqrt(var + self.eps)\n'
+                '        else:  # no graph to keep: save memory by working in place\n'
+                '            x_hat = x.sub_(mean).div_(torch.sqrt(var + self.eps))',
+            ),
+        ],
+    },
     # ------------------------------------------------------------ gradient_ratio
     {
         "name": "ratio_inverted",
@@ -217,5 +254,16 @@ def gradient_ratio(model, X, y):
     F.cross_entropy(model(X), y).backward()  # adds to whatever .grad already holds
     return float(linears[0].weight.grad.norm() / linears[-1].weight.grad.norm())
 ''',
+    },
+    {
+        "name": "ratio_first_and_last_children",
+        "cell": "gradient_ratio",
+        "fails": ["test_gradient_ratio"],
+        "replace": [
+            (
+                'linears = [module for module in model.modules() if isinstance(module, nn.Linear)]',
+                'linears = [model[0], model[-1]]  # the first and last modules of the Sequential',
+            ),
+        ],
     },
 ]

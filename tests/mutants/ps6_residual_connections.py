@@ -27,6 +27,14 @@ MUTANTS = [
         "fails": ["test_residual_block_autograd"],
         "replace": [("return x + alpha * branch", "return x.detach() + alpha * branch")],
     },
+    {
+        "name": "block_adds_branch_to_x_in_place",
+        "cell": "residual_block",
+        "fails": ["test_residual_block", "test_residual_block_autograd"],
+        "replace": [("return x + alpha * branch",
+                     "x += alpha * branch  # in place: the caller's x becomes the output\n"
+                     "    return x")],
+    },
     # ------------------------------------------------------------ residual_jacobian
     {
         "name": "jacobian_forgets_identity",
@@ -41,6 +49,19 @@ MUTANTS = [
         "fails": ["test_residual_jacobian"],
         "replace": [("return identity + alpha * (W2 * active) @ W1",
                      "return identity + alpha * W2 @ W1")],
+    },
+    {
+        "name": "jacobian_relu_derivative_one_at_zero",
+        "cell": "residual_jacobian",
+        "fails": ["test_residual_jacobian"],
+        "replace": [("(W1 @ x + b1 > 0)", "(W1 @ x + b1 >= 0)")],
+    },
+    {
+        "name": "jacobian_masks_w2_in_place",
+        "cell": "residual_jacobian",
+        "fails": ["test_residual_jacobian"],
+        "replace": [("return identity + alpha * (W2 * active) @ W1",
+                     "return identity + alpha * W2.mul_(active) @ W1")],
     },
     # ------------------------------------------------------------ layer_norm
     {
@@ -58,6 +79,14 @@ MUTANTS = [
                     ("var = x.var(dim=-1, correction=0, keepdim=True)",
                      "var = x.var(dim=0, correction=0, keepdim=True)")],
     },
+    {
+        "name": "layer_norm_centres_x_in_place",
+        "cell": "layer_norm",
+        "fails": ["test_layer_norm"],
+        "replace": [("x_hat = (x - mean) / torch.sqrt(var + eps)",
+                     "x -= mean  # in place: the caller's x is centred too\n"
+                     "    x_hat = x / torch.sqrt(var + eps)")],
+    },
     # ------------------------------------------------------------ layer_norm_backward
     {
         "name": "ln_backward_statistics_as_constants",
@@ -71,6 +100,12 @@ MUTANTS = [
         "fails": ["test_layer_norm_backward"],
         "replace": [("return inv_std * (g - g_mean - x_hat * gx_mean)",
                      "return inv_std * (g - g_mean)")],
+    },
+    {
+        "name": "ln_backward_scales_dout_in_place",
+        "cell": "layer_norm_backward",
+        "fails": ["test_layer_norm_backward"],
+        "replace": [("g = dout * weight", "g = dout.mul_(weight)  # reuses the memory of dout")],
     },
     # ------------------------------------------------------------ residual_variance
     {
@@ -100,5 +135,11 @@ MUTANTS = [
         "cell": "update_ratio",
         "fails": ["test_update_ratio"],
         "replace": [("/ torch.linalg.vector_norm(old)", "/ torch.linalg.vector_norm(new)")],
+    },
+    {
+        "name": "ratio_length_checked_one_way",
+        "cell": "update_ratio",
+        "fails": ["test_update_ratio"],
+        "replace": [("if len(before) != len(after):", "if len(after) < len(before):")],
     },
 ]

@@ -32,6 +32,13 @@ MUTANTS = [
                     ("dW_xh += torch.outer", "dW_xh = torch.outer"),
                     ("db += da", "db = da")],
     },
+    {
+        "name": "bptt_scales_dh_t_in_place",
+        "cell": "rnn_backward",
+        "fails": ["test_rnn_backward"],
+        "replace": [("da = delta * (1 - torch.tanh(pre[k - 1]) ** 2)",
+                     "da = delta.mul_(1 - torch.tanh(pre[k - 1]) ** 2)  # at first: dh_T")],
+    },
     # ------------------------------------------------------------ clip_grad_total_norm
     {
         "name": "clip_each_tensor_separately",
@@ -65,6 +72,31 @@ MUTANTS = [
         "fails": ["test_clip_grad_total_norm_nonfinite"],
         "replace": [("if not math.isfinite(total):", "if total == float(\"inf\"):")],
     },
+    {
+        "name": "clip_rebinds_list_entries",
+        "cell": "clip_grad_total_norm",
+        "fails": ["test_clip_grad_total_norm"],
+        "replace": [("        for g in grads:\n            g.mul_(scale)",
+                     "        for i, g in enumerate(grads):\n"
+                     "            grads[i] = g * scale  # a new tensor, not the caller's")],
+    },
+    {
+        "name": "clip_checks_each_tensor_while_scaling",
+        "cell": "clip_grad_total_norm",
+        "fails": ["test_clip_grad_total_norm_nonfinite"],
+        "source": '''
+def clip_grad_total_norm(grads, max_norm):
+    """Clip a list of gradients, in place, to a joint 2-norm of at most max_norm."""
+    total = math.sqrt(sum(float((g.double() ** 2).sum()) for g in grads))
+    scale = max_norm / (total + 1e-6)
+    for g in grads:
+        if not torch.isfinite(g).all():  # found only after the ones before it were scaled
+            raise ValueError(f"grads: expected finite gradients, their total norm is {total}")
+        if scale < 1:
+            g.mul_(scale)
+    return total
+''',
+    },
     # ------------------------------------------------------------ jacobian_bound
     {
         "name": "bound_uses_spectral_radius",
@@ -84,6 +116,14 @@ MUTANTS = [
         "cell": "jacobian_bound",
         "fails": ["test_jacobian_bound"],
         "replace": [("(gamma * sigma_max) ** steps", "gamma * sigma_max ** steps")],
+    },
+    {
+        "name": "bound_scales_w_in_place",
+        "cell": "jacobian_bound",
+        "fails": ["test_jacobian_bound"],
+        "replace": [("torch.linalg.matrix_norm(W_hh, ord=2).item()",
+                     "torch.linalg.matrix_norm(W_hh.mul_(gamma), ord=2).item()"),
+                    ("(gamma * sigma_max) ** steps", "sigma_max ** steps")],
     },
     # ------------------------------------------------------------ lstm_step
     {
@@ -106,6 +146,14 @@ MUTANTS = [
         "replace": [("torch.sigmoid(z_i) * torch.tanh(z_g)",
                      "torch.sigmoid(z_i) * torch.sigmoid(z_g)")],
     },
+    {
+        "name": "lstm_updates_c_in_place",
+        "cell": "lstm_step",
+        "fails": ["test_lstm_step"],
+        "replace": [("c_new = torch.sigmoid(z_f) * c + torch.sigmoid(z_i) * torch.tanh(z_g)",
+                     "c_new = c.mul_(torch.sigmoid(z_f))\n"
+                     "    c_new.add_(torch.sigmoid(z_i) * torch.tanh(z_g))")],
+    },
     # ------------------------------------------------------------ lstm_cell_grad
     {
         "name": "cell_grad_ignores_hidden_path",
@@ -126,5 +174,13 @@ MUTANTS = [
         "cell": "lstm_cell_grad",
         "fails": ["test_lstm_cell_grad"],
         "replace": [("(1 - torch.tanh(c_new) ** 2)", "(1 - torch.tanh(c) ** 2)")],
+    },
+    {
+        "name": "cell_grad_adds_into_dc_new",
+        "cell": "lstm_cell_grad",
+        "fails": ["test_lstm_cell_grad"],
+        "replace": [("return (dc_new + through_h) * torch.sigmoid(z_f)",
+                     "dc_new += through_h  # the two paths add up (in the caller's tensor)\n"
+                     "    return dc_new * torch.sigmoid(z_f)")],
     },
 ]
