@@ -113,10 +113,11 @@ def feedback(argv: list[str]) -> int:
 
 
 def grades(argv: list[str]) -> int:
-    """The grades CSV: one row per student per assignment handed in (``coursekit.exports``)."""
-    from . import exports
+    """The grades CSV: one row per student per assignment handed in (``coursekit.exports``);
+    with an LMS roster, also the Canvas and Moodle imports (``coursekit.lms``)."""
+    from . import exports, lms
 
-    return exports.main(argv)
+    return exports.main(argv) or lms.after_grades(argv)
 
 
 def collect(argv: list[str]) -> int:
