@@ -127,6 +127,13 @@ def collect(argv: list[str]) -> int:
     return lms.main(argv)
 
 
+def similarity(argv: list[str]) -> int:
+    """A similarity report between the submissions of each assignment (``coursekit.similarity``)."""
+    from . import similarity as report
+
+    return report.main(argv)
+
+
 def _course_of(argv: list[str]) -> Path:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--course", type=Path, default=COURSE)
@@ -140,4 +147,4 @@ def _release(argv: list[str]) -> int:
 
 #: command name -> function(argv) -> exit status.
 COMMANDS = {"release": _release, "autograde": autograde, "feedback": feedback, "grades": grades,
-            "collect": collect}
+            "collect": collect, "similarity": similarity}
