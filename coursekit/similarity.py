@@ -116,7 +116,12 @@ def compare(code: dict[str, str], boilerplate: str, *, noise: int = NOISE,
     """Compare every pair of ``code`` (student -> source) with copydetect, ``boilerplate``
     not counting; the pairs most similar first."""
     import numpy as np
-    from copydetect import CodeFingerprint, compare_files
+
+    try:
+        from copydetect import CodeFingerprint, compare_files
+    except ImportError as err:
+        raise ImportError("the similarity report needs copydetect (requirements.txt: "
+                          "copydetect>=0.5,<0.6); install it in the course's venv") from err
 
     if not isinstance(noise, int) or not isinstance(guarantee, int) or not 0 < noise <= guarantee:
         raise ValueError(f"noise and guarantee must be integers with 0 < noise <= guarantee; "
