@@ -13,7 +13,7 @@ CACHE_KEY := _build/.cache-key
 # 2-core machine (and the book build, nbgrader and pytest each run one kernel at a time).
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: all venv book test lint student release autograde feedback grades bench clean distclean FORCE
+.PHONY: all venv book test lint student release autograde feedback grades similarity bench clean distclean FORCE
 
 all: book
 
@@ -61,10 +61,17 @@ lint: $(STAMP)
 # LocalCluster or SCHEDULER=tcp://host:8786 for an existing Dask scheduler; already-graded
 # submissions are skipped unless FORCE=1; SANDBOX=off grades without the sandbox (trusted
 # submissions only). `grades` writes one row per student per assignment handed in, with a
-# status and the submission timestamp; ROSTER=students.txt adds `missing` rows.
+# status and the submission timestamp; ROSTER=students.txt adds `missing` rows. With an LMS
+# roster (exercises/lms_roster.csv, or LMS_ROSTER=file) it also writes the Canvas and Moodle
+# imports in exercises/lms/ (coursekit.lms).
 release autograde feedback grades: $(STAMP)
 	@JOBS="$(JOBS)" SCHEDULER="$(SCHEDULER)" FORCE="$(FORCE)" SANDBOX="$(SANDBOX)" ROSTER="$(ROSTER)" \
-	  $(BIN)/python -m coursekit $@
+	  LMS_ROSTER="$(LMS_ROSTER)" $(BIN)/python -m coursekit $@
+
+# A similarity report between the submissions of each assignment (ASSIGNMENT=name for one):
+# exercises/similarity/<assignment>.html, for the instructor's judgement (coursekit.similarity).
+similarity: $(STAMP)
+	$(BIN)/python -m coursekit similarity $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py
@@ -73,7 +80,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sandbox.py
 
 clean:
-	rm -rf _build exercises/release exercises/autograded exercises/feedback exercises/gradebook.db exercises/grades.csv exercises/grading
+	rm -rf _build exercises/release exercises/autograded exercises/feedback exercises/gradebook.db exercises/grades.csv exercises/grading \
+	  exercises/lms exercises/similarity
 
 distclean: clean
 	rm -rf $(VENV) $(STUDENT_VENV)

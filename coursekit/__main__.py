@@ -1,8 +1,9 @@
 """``python -m coursekit COMMAND [--course DIR] [options]``: the instructor commands.
 
 ``release`` (nbgrader generate_assignment), ``autograde`` (the sandboxed, parallel batch),
-``feedback`` (HTML without hidden tests), ``grades`` (the CSV export) and ``collect`` (an LMS
-download); ``python -m coursekit COMMAND --help`` lists each one's options.
+``feedback`` (HTML without hidden tests), ``grades`` (the CSV export, and the Canvas and Moodle
+imports when there is an LMS roster), ``collect`` (an LMS download) and ``similarity`` (a report
+for the instructor); ``python -m coursekit COMMAND --help`` lists each one's options.
 """
 
 from __future__ import annotations

@@ -113,10 +113,11 @@ def feedback(argv: list[str]) -> int:
 
 
 def grades(argv: list[str]) -> int:
-    """The grades CSV: one row per student per assignment handed in (``coursekit.exports``)."""
-    from . import exports
+    """The grades CSV: one row per student per assignment handed in (``coursekit.exports``);
+    with an LMS roster, also the Canvas and Moodle imports (``coursekit.lms``)."""
+    from . import exports, lms
 
-    return exports.main(argv)
+    return exports.main(argv) or lms.after_grades(argv)
 
 
 def collect(argv: list[str]) -> int:
@@ -124,6 +125,13 @@ def collect(argv: list[str]) -> int:
     from . import collect as lms
 
     return lms.main(argv)
+
+
+def similarity(argv: list[str]) -> int:
+    """A similarity report between the submissions of each assignment (``coursekit.similarity``)."""
+    from . import similarity as report
+
+    return report.main(argv)
 
 
 def _course_of(argv: list[str]) -> Path:
@@ -139,4 +147,4 @@ def _release(argv: list[str]) -> int:
 
 #: command name -> function(argv) -> exit status.
 COMMANDS = {"release": _release, "autograde": autograde, "feedback": feedback, "grades": grades,
-            "collect": collect}
+            "collect": collect, "similarity": similarity}
