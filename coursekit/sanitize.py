@@ -38,9 +38,11 @@ import copy
 import html
 from datetime import datetime
 
+import jinja2
 import nbformat
 
-__all__ = ["csv_cell", "markdown_to_html", "parse_timestamp", "sanitize_html",
+__all__ = ["csv_cell", "markdown_to_html", "nbconvert_markdown2html", "parse_timestamp",
+           "sanitize_html",
            "sanitize_markdown_source", "sanitize_notebook", "sanitize_notebook_text"]
 
 #: Output MIME types kept; ``text/html`` is sanitized and ``text/markdown`` becomes sanitized
@@ -98,6 +100,17 @@ def markdown_to_html(source: str, attachments: dict | None = None) -> str:
         return sanitize_html(_render(source, safe=True, attachments=attachments))
     except Exception:  # noqa: BLE001 (e.g. a missing attachment: shown as text)
         return f"<pre>{html.escape(source)}</pre>"
+
+
+@jinja2.pass_context
+def nbconvert_markdown2html(context, source: str) -> str:
+    """nbconvert's ``markdown2html`` template filter made safe (:func:`markdown_to_html` with
+    the cell's attachments). ``exercises/nbgrader_config.py`` sets it on ``HTMLExporter``, so
+    the formgrader (whose ``formgrade`` template renders markdown cells without nbconvert's
+    own ``sanitize_html`` switch) and ``nbgrader generate_feedback`` render markdown with it:
+    a second layer behind :func:`sanitize_notebook`."""
+    cell = context.get("cell") or {}
+    return markdown_to_html(source, dict(cell.get("attachments") or {}) or None)
 
 
 def _fence(source: str) -> str:
