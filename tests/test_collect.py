@@ -146,7 +146,7 @@ def test_unsafe_members_are_skipped_and_the_class_is_collected(tmp_path, capsys)
     reasons = {
         "absolut": "absolute", "climber": "climbs out", "linker": "symbolic link",
         "hugebo": "too large", "crcbad": "cannot be read", "onerror": "not a plain name",
-        "broken.zip": "cannot be read",
+        "broken.zip": "not a zip or tar archive",
     }
     report = out.split("Collect report", 1)[1]
     for who, why in reasons.items():
