@@ -328,13 +328,19 @@ def formgrader(tmp_path_factory, hits):
     base = hits[0]
     root = tmp_path_factory.mktemp("jupyter")
     course = root / "course"
-    (course / "source" / ASSIGNMENT).mkdir(parents=True)
+    course.mkdir()
     (course / "nbgrader_config.py").write_text(COURSE_CONFIG.read_text())
-    nbformat.write(_release_notebook(), str(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT,
-                           "--force"], cwd=course, env=_env(), capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+    # the assignment's cells recorded in the gradebook by nbgrader's own SaveCells, as
+    # `nbgrader generate_assignment` does (in this process: no second nbgrader start-up)
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import SaveCells
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", _env()["PATH"])  # a new gradebook runs the venv's `alembic`
+        with Gradebook(db_url(course)) as gb:
+            gb.update_or_create_assignment(ASSIGNMENT)
+    SaveCells().preprocess(_release_notebook(), {"nbgrader": {
+        "notebook": ASSIGNMENT, "assignment": ASSIGNMENT, "db_url": db_url(course)}})
     with Writer(course) as writer:
         writer.write(_result(hostile_notebook(base), "mallory"))
         control = _result(hostile_notebook(base), "control")
@@ -342,9 +348,17 @@ def formgrader(tmp_path_factory, hits):
     raw = course / "autograded" / "control" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     raw.write_text(control["autograded"][f"{ASSIGNMENT}.ipynb"], encoding="utf-8")
     token, port = secrets.token_hex(16), _free_port()
+    # only the formgrader: the server starts in a few seconds instead of loading JupyterLab
+    others = ("jupyterlab", "notebook", "jupyter_lsp", "jupyterlab_jupytext",
+              "jupyter_server_terminals", "nbgrader.server_extensions.assignment_list",
+              "nbgrader.server_extensions.course_list",
+              "nbgrader.server_extensions.validate_assignment")
+    (root / "server_config.py").write_text(
+        f"c.ServerApp.jpserver_extensions = {dict.fromkeys(others, False)!r}\n")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ip=127.0.0.1",
          f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         f"--config={root / 'server_config.py'}",
          *(["--allow-root"] if os.geteuid() == 0 else [])],
         cwd=course, env=_env(JUPYTER_RUNTIME_DIR=str(root / "runtime")),
         stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "w"))  # noqa: SIM115
