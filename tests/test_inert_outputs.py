@@ -102,6 +102,9 @@ def _payload_outputs(hit: str) -> list[dict]:
     from IPython.display import HTML, SVG, Javascript, Markdown
 
     class Evil:
+        def __repr__(self):
+            return "Evil()"
+
         def _repr_html_(self):
             return f'<img src="x:" onerror="{_js("repr_html", hit)}">'
 
@@ -319,22 +322,17 @@ def _env(**extra: str) -> dict[str, str]:
     return dict(os.environ, JUPYTER_PLATFORM_DIRS="1", PATH=path, **extra)
 
 
-@pytest.fixture(scope="module")
-def formgrader(tmp_path_factory, hits):
-    """A course (the repository's nbgrader_config.py) with two graded submissions of the
-    hostile notebook: ``mallory``'s written by coursekit's gradebook writer, ``control``'s
-    raw notebook put into autograded/ as plain nbgrader leaves it; and a Jupyter server with
-    the formgrader serving it on 127.0.0.1. Yields (base URL, token, course)."""
-    base = hits[0]
-    root = tmp_path_factory.mktemp("jupyter")
-    course = root / "course"
-    course.mkdir()
-    (course / "nbgrader_config.py").write_text(COURSE_CONFIG.read_text())
-    # the assignment's cells recorded in the gradebook by nbgrader's own SaveCells, as
-    # `nbgrader generate_assignment` does (in this process: no second nbgrader start-up)
+def graded_course(course: Path, hit: str) -> Path:
+    """A course (the repository's nbgrader_config.py) whose gradebook holds the assignment's
+    cells (recorded by nbgrader's own SaveCells, as ``nbgrader generate_assignment`` does, in
+    this process) and two graded submissions of the hostile notebook: ``mallory``'s written by
+    coursekit's gradebook writer, ``control``'s raw notebook then put into autograded/ as
+    plain ``nbgrader autograde`` leaves it. No kernel runs."""
     from nbgrader.api import Gradebook
     from nbgrader.preprocessors import SaveCells
 
+    course.mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text(COURSE_CONFIG.read_text())
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PATH", _env()["PATH"])  # a new gradebook runs the venv's `alembic`
         with Gradebook(db_url(course)) as gb:
@@ -342,11 +340,20 @@ def formgrader(tmp_path_factory, hits):
     SaveCells().preprocess(_release_notebook(), {"nbgrader": {
         "notebook": ASSIGNMENT, "assignment": ASSIGNMENT, "db_url": db_url(course)}})
     with Writer(course) as writer:
-        writer.write(_result(hostile_notebook(base), "mallory"))
-        control = _result(hostile_notebook(base), "control")
+        writer.write(_result(hostile_notebook(hit), "mallory"))
+        control = _result(hostile_notebook(hit), "control")
         writer.write(control)
     raw = course / "autograded" / "control" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     raw.write_text(control["autograded"][f"{ASSIGNMENT}.ipynb"], encoding="utf-8")
+    return course
+
+
+@pytest.fixture(scope="module")
+def formgrader(tmp_path_factory, hits):
+    """:func:`graded_course` served by a Jupyter server with the formgrader on 127.0.0.1
+    (with a token). Yields (base URL, token, course)."""
+    root = tmp_path_factory.mktemp("jupyter")
+    course = graded_course(root / "course", hits[0])
     token, port = secrets.token_hex(16), _free_port()
     # only the formgrader: the server starts in a few seconds instead of loading JupyterLab
     others = ("jupyterlab", "notebook", "jupyter_lsp", "jupyterlab_jupytext",

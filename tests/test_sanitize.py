@@ -25,6 +25,8 @@ from coursekit.sanitize import (
     sanitize_notebook,
 )
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 @pytest.mark.parametrize("text", ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx",
                                   "\r=x", "-", "-inf", "- 1", "=HYPERLINK(\"http://x\")"])
@@ -147,3 +149,33 @@ def test_raw_html_is_shown_as_text(source):
     assert sanitize_markdown_source(fenced) == fenced  # the fenced cell is inert as it is
     rendered = markdown_to_html(source)
     assert "<script" not in rendered and "<img" not in rendered and "<iframe" not in rendered
+
+
+def test_every_assignment_markdown_cell_survives():
+    """The course's own markdown (instructions, model written answers) is left as written."""
+    paths = sorted((REPO / "exercises" / "source").glob("*/*.ipynb"))
+    assert paths
+    for path in paths:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                assert sanitize_markdown_source(cell.source, cell.get("attachments")) \
+                    == cell.source, (path.name, cell.source[:200])
+
+
+def test_the_writer_puts_only_sanitized_notebooks_in_autograded(tmp_path):
+    """coursekit.gradebook's writer, on a hostile result: autograded/ holds the sanitized
+    notebook (no script, handler, iframe or JavaScript output), its honest text intact."""
+    from test_inert_outputs import ASSIGNMENT, graded_course, hostile_notebook
+
+    course = graded_course(tmp_path / "course", "http://127.0.0.1:9")
+    written = nbformat.read(course / "autograded" / "mallory" / ASSIGNMENT
+                            / f"{ASSIGNMENT}.ipynb", as_version=4)
+    raw = hostile_notebook("http://127.0.0.1:9")
+    expected = sanitize_notebook(raw)
+    assert len(written.cells) == len(expected.cells)
+    for got, want in zip(written.cells, expected.cells, strict=True):
+        assert got.source == want.source and got.get("outputs") == want.get("outputs")
+    assert written.cells[0].source == raw.cells[0].source
+    text = json.dumps(written)
+    for live in ("<script", "<iframe", "onerror=\\\"", "application/javascript", "<svg"):
+        assert live not in text, live
