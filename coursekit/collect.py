@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import string
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -110,10 +109,10 @@ class LMSFileNameCollector(FileNameCollectorPlugin):
 
 def unsafe_student_id(student_id: str) -> str | None:
     """Why ``student_id`` cannot name a student's folder (and page), or ``None``: it must be
-    1 to 100 letters, digits, ``.``, ``_``, ``-``, ``@`` or ``+``, not starting with ``.``."""
-    allowed = set(string.ascii_letters + string.digits + "._-@+")
+    1 to 100 letters (of any script), digits, ``.``, ``_``, ``-``, ``@`` or ``+``, not
+    starting with ``.``."""
     if not 0 < len(student_id) <= 100 or student_id.startswith(".") \
-            or not set(student_id) <= allowed:
+            or not all(ch.isalnum() or ch in "._-@+" for ch in student_id):
         return f"the student id {student_id[:100]!r} is not a plain name"
     return None
 

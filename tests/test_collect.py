@@ -180,7 +180,7 @@ def test_unsafe_member_names_and_student_ids():
         assert unsafe_member_name(bad), bad
     for fine in ("x.ipynb", "Jane Doe_1_assignsubmission_file_/ps1.ipynb", "a/b/c.ipynb"):
         assert unsafe_member_name(fine) is None, fine
-    for bad in ("", ".hidden", "a/b", "<script>", "x" * 101, "jane doe"):
+    for bad in ("", ".hidden", "a/b", "<script>", "x" * 101, "jane doe", "a\u202eb", "a\nb"):
         assert collect.unsafe_student_id(bad), bad
-    for fine in ("doejane", "1234", "jane.doe@uni.edu", "a-b_c+d"):
+    for fine in ("doejane", "1234", "jane.doe@uni.edu", "a-b_c+d", "müllerjö"):
         assert collect.unsafe_student_id(fine) is None, fine
