@@ -11,6 +11,12 @@ dropping a browser's `` (1)`` copy suffix; a ``late`` group that matched (Canvas
 no ``timestamp`` group give the submission the collection time as its timestamp, so nbgrader
 counts it late (an upper bound on how late it was).
 
+What cannot be collected safely is skipped for that student, with a reason in the collect
+report, and the rest of the class is collected: an unsafe or unreadable archive member
+(``coursekit.safe_extract.SafeExtractor``, the extractor ``collect`` runs nbgrader with), a
+student id that is not a plain name, and two files of one student matching the same notebook
+in one attempt (which makes plain nbgrader abort the whole collection).
+
 ``python -m coursekit.collect ASSIGNMENT [--course exercises]`` runs the real
 ``nbgrader zip_collect ASSIGNMENT --force`` and fails when it collected no file.
 """
@@ -50,11 +56,16 @@ class LMSFileNameCollector(FileNameCollectorPlugin):
             parts = parts[1:]
         return "/".join(parts)
 
-    def collect(self, submitted_file: str) -> dict | None:
+    def _info(self, submitted_file: str, quiet: bool = False) -> dict | None:
+        """What the recipe reads from one extracted file (``quiet``: without logging)."""
         name = COPY_SUFFIX.sub("", self._relative(submitted_file))
         if os.path.splitext(name)[1] not in self.valid_ext:
             return None
-        info = self._match(name)
+        if quiet:
+            found = re.match(self.named_regexp, name) if self.named_regexp else None
+            info = found.groupdict() if found else None
+        else:
+            info = self._match(name)
         if not info:
             return None
         late = info.pop("late", None)
@@ -62,12 +73,56 @@ class LMSFileNameCollector(FileNameCollectorPlugin):
             info["timestamp"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
         return {k: v for k, v in info.items() if v is not None}
 
+    def _duplicates(self) -> dict[str, list[str]]:
+        """extracted file -> every file of the same student matching the same notebook, for
+        the files that share their (student, notebook) with another (one attempt, two files)."""
+        if getattr(self, "_dups", None) is not None or self.parent is None:
+            return getattr(self, "_dups", None) or {}
+        groups: dict[tuple[str, str], list[str]] = {}
+        extracted = self.parent._format_collect_path(self.parent.extracted_directory)
+        for root, _, files in os.walk(extracted):
+            for name in files:
+                path = os.path.join(root, name)
+                info = self._info(path, quiet=True)
+                if info and "student_id" in info and "file_id" in info:
+                    key = (info["student_id"], os.path.splitext(info["file_id"])[0]
+                           + os.path.splitext(path)[1])
+                    groups.setdefault(key, []).append(path)
+        self._dups = {p: ps for ps in groups.values() if len(ps) > 1 for p in ps}
+        return self._dups
+
+    def collect(self, submitted_file: str) -> dict | None:
+        info = self._info(submitted_file)
+        if not info:
+            return None
+        why = unsafe_student_id(str(info.get("student_id", "")))
+        same = self._duplicates().get(submitted_file)
+        if same:
+            names = ", ".join(self._relative(p) for p in same)
+            why = (f"student {info.get('student_id')} handed in {len(same)} files for "
+                   f"{info.get('file_id')} in one attempt ({names}); none of them is collected")
+        if why:
+            self.log.warning("Skipped %s: %s", self._relative(submitted_file), why)
+            return None
+        return info
+
+
+def unsafe_student_id(student_id: str) -> str | None:
+    """Why ``student_id`` cannot name a student's folder (and page), or ``None``: it must be
+    1 to 100 letters (of any script), digits, ``.``, ``_``, ``-``, ``@`` or ``+``, not
+    starting with ``.``."""
+    if not 0 < len(student_id) <= 100 or student_id.startswith(".") \
+            or not all(ch.isalnum() or ch in "._-@+" for ch in student_id):
+        return f"the student id {student_id[:100]!r} is not a plain name"
+    return None
+
 
 def collect(course: Path, assignment: str) -> tuple[int, str]:
     """Run ``nbgrader zip_collect ASSIGNMENT --force`` in ``course``: (files collected, log)."""
     env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", assignment, "--force"],
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", assignment, "--force",
+                           "--ZipCollectApp.extractor_plugin=coursekit.safe_extract.SafeExtractor"],
                           cwd=course, env=env, capture_output=True, text=True, check=False)
     log = done.stdout + done.stderr
     if done.returncode != 0:
@@ -85,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     count, log = collect(args.course, args.assignment)
     skipped = [ln for ln in log.splitlines() if "Skipped" in ln or "did not match" in ln]
-    print("\n".join(skipped))
+    print("Collect report (what was not collected, and why):\n" + "\n".join(skipped)
+          if skipped else "Collect report: every file of the download was collected")
     if count == 0:
         print(f"ERROR: no file collected for {args.assignment} from "
               f"{args.course}/downloaded/{args.assignment}/archive/ (check the archive and "

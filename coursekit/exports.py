@@ -28,6 +28,7 @@ from pathlib import Path
 
 from coursekit import gradebook
 from coursekit.assignments import COURSE
+from coursekit.sanitize import csv_cell, parse_timestamp
 
 COLUMNS = ("student", "assignment", "status", "score", "max_score", "autograded_score",
            "autograded_max", "timestamp", "reason")
@@ -94,8 +95,11 @@ def rows(course: Path, roster: list[str] | None = None) -> list[dict]:
 
 
 def _timestamp(course: Path, assignment: str, student: str) -> str:
+    """The submission's own ``timestamp.txt`` when it holds a timestamp, else ``""``."""
     stamp = course / "submitted" / student / assignment / "timestamp.txt"
-    return stamp.read_text().strip() if stamp.is_file() else ""
+    if not stamp.is_file():
+        return ""
+    return parse_timestamp(stamp.read_text(encoding="utf-8", errors="replace")[:4096]) or ""
 
 
 def _roster(course: Path, spec: str | None) -> list[str] | None:
@@ -110,12 +114,13 @@ def _roster(course: Path, spec: str | None) -> list[str] | None:
 
 
 def write_csv(course: Path, out: Path, roster: list[str] | None = None) -> list[dict]:
-    """Write :func:`rows` to ``out`` as CSV; return them."""
+    """Write :func:`rows` to ``out`` as CSV, every text cell that a spreadsheet would read as
+    a formula neutralised (``coursekit.sanitize.csv_cell``); return the rows."""
     table = rows(course, roster)
     with open(out, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
-        writer.writerows(table)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in table)
     return table
 
 

@@ -7,7 +7,9 @@ else writes the gradebook or ``autograded/``. Per submission it writes, in this 
 1. the gradebook rows through nbgrader's ``Gradebook`` API, in one transaction (SQLite by
    default, or the config's ``CourseDirectory.db_url``, e.g. PostgreSQL);
 2. ``autograded/<student>/<assignment>/<notebook>.ipynb`` (+ ``timestamp.txt``), which
-   ``nbgrader generate_feedback`` reads;
+   ``nbgrader generate_feedback`` reads and the formgrader shows the instructor: made inert
+   first (``coursekit.sanitize.sanitize_notebook``: no output or markdown of the student's
+   runs script in the instructor's browser);
 3. the record ``grading/<assignment>/<student>.json`` (the result without notebooks, plus the
    submitted files' hash): what exports read and what a resumed batch trusts.
 
@@ -22,6 +24,8 @@ import json
 import os
 import warnings
 from pathlib import Path
+
+from coursekit.sanitize import parse_timestamp, sanitize_notebook_text
 
 RECORDS = "grading"
 
@@ -113,17 +117,21 @@ class Writer:
         course = self.course
         a, s = result["assignment"], result["student"]
         if result["status"] in ("graded", "flagged"):
+            notebooks = {name: sanitize_notebook_text(text)
+                         for name, text in result["autograded"].items()}
             try:
                 _write_rows(self.gradebook, result)
             except Exception:
                 self.gradebook.db.rollback()
                 raise
             folder = course / "autograded" / s / a
-            for name, text in result["autograded"].items():
+            for name, text in notebooks.items():
                 _atomic_write(folder / name, text)
             stamp = course / "submitted" / s / a / "timestamp.txt"
-            if stamp.is_file():
-                _atomic_write(folder / "timestamp.txt", stamp.read_text())
+            when = (parse_timestamp(stamp.read_text(encoding="utf-8", errors="replace")[:4096])
+                    if stamp.is_file() else None)
+            if when:
+                _atomic_write(folder / "timestamp.txt", when)
         record = {k: v for k, v in result.items() if k != "autograded"}
         record["submission_sha256"] = submission_hash(course, a, s)
         _atomic_write(record_path(course, a, s), json.dumps(record, indent=1))

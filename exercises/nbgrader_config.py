@@ -87,3 +87,15 @@ c.Autograde.create_student = True
 # Keep tracebacks in the feedback short enough to read.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+
+# ---------------------------------------------------------------------------------------------
+# What the instructor's browser shows. A student's outputs and markdown are theirs: a
+# `_repr_html_`, a Javascript output or raw HTML in a written answer would run script in the
+# formgrader with the instructor's Jupyter session. coursekit.gradebook writes every graded
+# notebook into autograded/ through coursekit.sanitize.sanitize_notebook; as a second layer the
+# formgrader's and generate_feedback's exporter sanitizes HTML outputs and drops JavaScript
+# (`sanitize_html`), and renders markdown with raw HTML shown as text and nh3 over the result
+# (the formgrade template's markdown cells do not go through `sanitize_html`).
+# ---------------------------------------------------------------------------------------------
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"markdown2html": "coursekit.sanitize.nbconvert_markdown2html"}

@@ -10,6 +10,7 @@ real ``nbgrader zip_collect``. Every student's notebook must arrive, byte for by
 from __future__ import annotations
 
 import re
+import stat
 import textwrap
 import zipfile
 from pathlib import Path
@@ -98,3 +99,88 @@ def test_plain_nbgrader_collects_nothing_and_that_is_an_error(tmp_path, capsys):
     assert count == 0 and "did not match" in log
     assert collect.main([ASSIGNMENT, "--course", str(course)]) == 1
     assert "no file collected" in capsys.readouterr().err
+
+
+def _notebook_bytes(text: str) -> bytes:
+    return nbformat.writes(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(text)])).encode()
+
+
+def _hostile_download(course: Path) -> dict[str, bytes]:
+    """A Canvas zip whose good members sit beside an absolute path, a '..' path, a symlink, a
+    member past the size limit, one with a bad CRC and an unsafe student id; plus an archive
+    that is not a zip. Returns the good students' notebooks (student id -> bytes)."""
+    archive = course / "downloaded" / ASSIGNMENT / "archive"
+    good = {sid: _notebook_bytes(sid) for sid in ("doejane", "smithjo")}
+    name = "{}_12345_678901_ps1_sigmoid_decay.ipynb"
+    with zipfile.ZipFile(archive / "submissions.zip", "w", zipfile.ZIP_STORED) as zf:
+        for sid, data in good.items():
+            zf.writestr(name.format(sid), data)
+        zf.writestr("/" + name.format("absolut"), _notebook_bytes("abs"))
+        zf.writestr("../" + name.format("climber"), _notebook_bytes("up"))
+        link = zipfile.ZipInfo(name.format("linker"))
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+        zf.writestr(name.format("hugebo"), _notebook_bytes("x" * 50_000))
+        zf.writestr(name.format("crcbad"), _notebook_bytes("CORRUPTME"))
+        zf.writestr(name.format("<img src=x onerror=alert(1)>"), _notebook_bytes("html"))
+    data = (archive / "submissions.zip").read_bytes()
+    (archive / "submissions.zip").write_bytes(data.replace(b"CORRUPTME", b"CORRUPTED", 1))
+    (archive / "broken.zip").write_bytes(b"PK\x03\x04 this is not a zip")
+    return good
+
+
+def test_unsafe_members_are_skipped_and_the_class_is_collected(tmp_path, capsys):
+    """Every unsafe or unreadable member is skipped with its reason; the others arrive."""
+    lms_course(tmp_path, recipe("canvas") + "\nc.SafeExtractor.max_member_bytes = 20_000\n", {})
+    course = tmp_path / "course"
+    (course / "downloaded" / ASSIGNMENT / "archive" / "submissions.zip").unlink()
+    good = _hostile_download(course)
+    assert collect.main([ASSIGNMENT, "--course", str(course)]) == 0
+    out = capsys.readouterr().out
+    submitted = course / "submitted"
+    assert sorted(p.name for p in submitted.iterdir()) == sorted(good)
+    for sid, data in good.items():
+        assert (submitted / sid / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes() == data
+    assert not (tmp_path / "climber_12345_678901_ps1_sigmoid_decay.ipynb").exists()
+    reasons = {
+        "absolut": "absolute", "climber": "climbs out", "linker": "symbolic link",
+        "hugebo": "too large", "crcbad": "cannot be read", "onerror": "not a plain name",
+        "broken.zip": "not a zip or tar archive",
+    }
+    report = out.split("Collect report", 1)[1]
+    for who, why in reasons.items():
+        assert any(who in ln and why in ln for ln in report.splitlines()), (who, why, report)
+    assert f"{len(good)} files collected" in out
+
+
+def test_two_files_of_one_student_skip_that_student_only(tmp_path, capsys):
+    """One student hands in two files matching the notebook in one attempt: that student is
+    skipped with the reason (plain nbgrader aborts the whole class); the rest is collected."""
+    members = dict(DOWNLOADS["canvas"])
+    members["leeann_34567_890124_ps1_sigmoid_decay-1.ipynb"] = "leeann"
+    contents = lms_course(tmp_path, recipe("canvas"), members)
+    course = tmp_path / "course"
+    assert collect.main([ASSIGNMENT, "--course", str(course)]) == 0
+    out = capsys.readouterr().out
+    expected = {sid: contents[m] for m, sid in members.items() if sid and sid != "leeann"}
+    submitted = course / "submitted"
+    assert sorted(p.name for p in submitted.iterdir()) == sorted(expected)
+    for sid, data in expected.items():
+        assert (submitted / sid / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes() == data
+    lines = [ln for ln in out.splitlines() if "leeann" in ln and "2 files" in ln]
+    assert len(lines) == 2 and all("none of them is collected" in ln for ln in lines), out
+
+
+def test_unsafe_member_names_and_student_ids():
+    """The path and id rules on their own."""
+    from coursekit.safe_extract import unsafe_member_name
+
+    for bad in ("/etc/passwd", "../x.ipynb", "a/../../x", "C:/x", "a\\b", ""):
+        assert unsafe_member_name(bad), bad
+    for fine in ("x.ipynb", "Jane Doe_1_assignsubmission_file_/ps1.ipynb", "a/b/c.ipynb"):
+        assert unsafe_member_name(fine) is None, fine
+    for bad in ("", ".hidden", "a/b", "<script>", "x" * 101, "jane doe", "a\u202eb", "a\nb"):
+        assert collect.unsafe_student_id(bad), bad
+    for fine in ("doejane", "1234", "jane.doe@uni.edu", "a-b_c+d", "müllerjö"):
+        assert collect.unsafe_student_id(fine) is None, fine

@@ -392,7 +392,7 @@ def test_feedback_shows_outcomes_never_hidden_tests_and_renders_math_offline(bat
         leaked = sorted(line for line in hidden if line in text)
         assert leaked == [], (student, leaked)
         assert (page.parent / "mathjax" / "tex-mml-chtml.js").is_file()
-        assert "src='mathjax/tex-mml-chtml.js'" in text and "http" not in text.split("<body>")[0]
+        assert "src='mathjax/tex-mml-chtml.js'" in text and "://" not in text.split("<body>")[0]
     blank = (tmp_path / BLANK / f"{ASSIGNMENT}.html").read_text()
     assert "test_sigmoid</b>: failed" in blank and "NotImplementedError" in blank
     honest = (tmp_path / HONEST / f"{ASSIGNMENT}.html").read_text()
