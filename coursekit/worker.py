@@ -41,6 +41,7 @@ from coursekit.nbgrader_cli import (
     run_nbgrader,
 )
 from coursekit.preprocessors import RESOURCES_KEY, GuardedExecute, Judge
+from coursekit.sanitize import parse_timestamp
 
 #: The most bytes of a submitted notebook the grader reads.
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -203,10 +204,14 @@ def _release_notebook(course: Path, private: Path, assignment: str):
 
 
 def _timestamp(course: Path, assignment: str, student: str) -> str | None:
+    """The submission's ``timestamp.txt`` as a timestamp, or None (a file the student wrote
+    counts only when it parses as one)."""
     path = course / "submitted" / student / assignment / "timestamp.txt"
     try:
-        return path.read_text(encoding="utf-8").strip().splitlines()[0][:64] or None
-    except (OSError, IndexError, UnicodeDecodeError):
+        if path.stat().st_size > 4096:
+            return None
+        return parse_timestamp(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
         return None
 
 
