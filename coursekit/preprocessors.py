@@ -23,7 +23,7 @@ import math
 import time
 from pathlib import Path
 
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Float, Integer, Unicode
@@ -107,6 +107,12 @@ class GuardedExecute(Execute):
         except DeadKernelError:
             self._stop(f"the kernel died while running {label or f'cell {index}'}")
             cell.outputs.append(self._stopped_output())
+        except CellTimeoutError:  # the reply came, its output did not: a message was refused
+            note = ("[output lost: the kernel sent a message over the grader's size limit, or "
+                    "its output stopped arriving]")
+            cell.outputs.append(NotebookNode(output_type="stream", name="stdout",
+                                             text=note + "\n"))
+            self._event(kind="output", cell=index, reason=note)
         finally:
             cell.source = original
         if not self._stopped and time.monotonic() >= self._deadline - 1.0:  # cut at the clock
