@@ -293,7 +293,7 @@ def test_each_resource_case_ends_with_a_reason(resource_batch):
     else:
         assert any("memory limit" in r for r in memory["reasons"]), memory["reasons"]
     processes = results["processes"]
-    assert "[output truncated" in _printed(processes)
+    assert "[output lost" in _printed(processes)  # its 50 MB line is over the message limit
     assert "fork bomb stopped after" in _printed(processes) or any(
         "kernel died" in r for r in processes["reasons"]), processes["reasons"]
     assert any("wall clock" in r for r in results["clock"]["reasons"]), results["clock"]
