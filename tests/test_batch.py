@@ -45,16 +45,16 @@ def test_batch_gives_plain_nbgrader_scores(batch_run, plain_grades, released_cla
     kinds = released_class[1]
     assert set(reference) == {s for s, k in kinds.items() if k != "invalid"}
     assert gradebook_scores(db(course)) == reference
-    by_student = {r["student"]: r for r in results}
+    by_student = {r.student: r for r in results}
     for student, cells in reference.items():
-        tests = [c for c in by_student[student]["cells"] if c["kind"] == "autograded"]
-        assert by_student[student]["score"] == sum(cells[c["grade_id"]][0] for c in tests)
+        tests = [c for c in by_student[student].cells if c.kind == "autograded"]
+        assert by_student[student].score == sum(cells[c.grade_id][0] for c in tests)
 
 
 def test_each_submission_written_once_with_a_log_line(batch_run, released_class):
     course, results, printed = batch_run
     kinds = released_class[1]
-    assert sorted(r["student"] for r in results) == sorted(kinds)
+    assert sorted(r.student for r in results) == sorted(kinds)
     for student in kinds:
         assert len(re.findall(rf"^{student} ", printed, re.M)) == 1, printed
     assert "mean score" in printed and f"{len(kinds)} graded now" in printed
@@ -67,9 +67,9 @@ def test_each_submission_written_once_with_a_log_line(batch_run, released_class)
         cells = len(gb.find_assignment(ASSIGNMENT).notebooks[0].grade_cells)
         assert all(len(s.notebooks[0].grades) == cells for s in subs)
     for r in results:
-        assert (r["status"] == "failed") == (kinds[r["student"]] == "invalid"), r
-        if r["status"] == "failed":
-            assert any("JSONDecodeError" in why for why in r["reasons"]), r["reasons"]
+        assert (r.status == "failed") == (kinds[r.student] == "invalid"), r
+        if r.status == "failed":
+            assert any("JSONDecodeError" in why for why in r.reasons), r.reasons
 
 
 def test_export_one_row_per_submission_with_status(batch_run, released_class):
@@ -103,14 +103,13 @@ def test_resume_skips_graded_and_force_regrades(batch_run):
     course, first, _ = batch_run
     scores = gradebook_scores(db(course))
     again = batch.grade_class(course, jobs=2, out=io.StringIO(), progress=False)
-    assert [r["student"] for r in again] == [r["student"] for r in first
-                                             if r["status"] == "failed"]
-    resubmitted = next(r["student"] for r in first if r["status"] == "graded")
+    assert [r.student for r in again] == [r.student for r in first if r.status == "failed"]
+    resubmitted = next(r.student for r in first if r.status == "graded")
     stamp = course / "submitted" / resubmitted / ASSIGNMENT / "timestamp.txt"
     stamp.write_text("2026-12-02 09:00:00.000000 UTC")
     again = batch.grade_class(course, jobs=2, out=io.StringIO(), progress=False)
-    assert sorted(r["student"] for r in again) == sorted(
-        [resubmitted] + [r["student"] for r in first if r["status"] == "failed"])
+    assert sorted(r.student for r in again) == sorted(
+        [resubmitted] + [r.student for r in first if r.status == "failed"])
     forced = batch.grade_class(course, jobs=2, force=True, out=io.StringIO(), progress=False)
     assert len(forced) == len(first)
     assert gradebook_scores(db(course)) == scores
@@ -135,9 +134,9 @@ def test_dead_worker_retried_once_then_reported(released_class, plain_grades, tm
             shutil.rmtree(folder)
     results = batch.grade_class(course, jobs=2, grade=die_first_time, out=io.StringIO(),
                                 progress=False)
-    by_student = {r["student"]: r for r in results}
+    by_student = {r.student: r for r in results}
     assert sorted(by_student) == sorted(keep)
-    assert by_student["s001_blank"]["status"] == "failed"
-    assert "worker process died (2 tries)" in by_student["s001_blank"]["reasons"][0]
+    assert by_student["s001_blank"].status == "failed"
+    assert "worker process died (2 tries)" in by_student["s001_blank"].reasons[0]
     scores = gradebook_scores(db(course))
     assert scores == {s: plain_grades[0][s] for s in ("s000_full", "s002_partial")}
