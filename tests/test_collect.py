@@ -20,6 +20,7 @@ from classroom import COURSE_CONFIG
 
 from coursekit import collect
 
+pytestmark = pytest.mark.kernel  # each test runs the real `nbgrader zip_collect`
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps1_sigmoid_decay"
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from coursekit.assignments import discover_assignments, find_assignment, misnamed_folders
 from coursekit.commands import invalid_submissions
@@ -68,6 +69,7 @@ def _cli(*args):
                           text=True, timeout=120)
 
 
+@pytest.mark.kernel  # three runs of the command line, each a fresh Python importing nbgrader
 def test_the_cli_refuses_an_empty_course(tmp_path):
     (tmp_path / "source").mkdir()
     done = _cli("release", "--course", str(tmp_path))
