@@ -7,6 +7,7 @@ The reference is ONE plain ``nbgrader autograde fixture_ps --create`` of a copy 
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -72,7 +73,14 @@ def test_each_submission_written_once_with_a_log_line(batch_run, released_class)
             assert any("JSONDecodeError" in why for why in r.reasons), r.reasons
 
 
-def test_export_one_row_per_submission_with_status(batch_run, released_class):
+def plain_total(cells: dict[str, tuple]) -> tuple[str, str]:
+    """(score, max_score) of one student from plain nbgrader's per-cell scores, as the export
+    prints them (a written answer awaiting the grader counts 0, as in nbgrader's own total)."""
+    return (f"{sum(auto or 0.0 for auto, _ in cells.values()):g}",
+            f"{sum(top for _, top in cells.values()):g}")
+
+
+def test_export_one_row_per_submission_with_status(batch_run, released_class, plain_grades):
     course, _, _ = batch_run
     kinds = released_class[1]
     table = exports.rows(course)
@@ -84,11 +92,58 @@ def test_export_one_row_per_submission_with_status(batch_run, released_class):
         assert row["timestamp"].startswith("2026-12-01 10:"), row
         if kind == "invalid":
             assert row["status"] == "failed" and row["score"] == "" and row["reason"], row
-        elif kind in ("full", "partial", "edited"):  # a written answer awaits the grader
+            continue
+        assert (row["score"], row["max_score"]) == plain_total(plain_grades[0][student]), row
+        if kind in ("full", "partial", "edited"):  # a written answer awaits the grader
             assert row["status"] == "needs manual grading", row
     roster = exports.rows(course, roster=["nobody", *kinds])
     missing = [r for r in roster if r["status"] == "missing"]
     assert [(r["student"], r["score"]) for r in missing] == [("nobody", "")]
+
+
+def test_the_grades_csv_reads_back_with_nbgraders_scores_timestamps_and_a_manual_grade(
+        batch_run, released_class, plain_grades, tmp_path):
+    """What ``make grades`` writes (``python -m coursekit.exports``), read back with csv: the
+    header, every score equal to plain nbgrader's, each submission's timestamp (in the CSV and
+    in the gradebook, where nbgrader's late penalty reads it), and a written answer graded by
+    hand counted in the score."""
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import parse_utc
+
+    course = copy_course(batch_run[0], tmp_path)
+    kinds = released_class[1]
+    full = next(s for s, k in kinds.items() if k == "full")
+    with Gradebook(db(course)) as gb:
+        stamps = {s.student.id: s.timestamp for s in gb.assignment_submissions(ASSIGNMENT)}
+        written = next(g for g in gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, full).grades
+                       if g.auto_score is None)
+        written.manual_score = float(written.max_score)
+        written.needs_manual_grade = False
+        bonus = float(written.max_score)
+        gb.db.commit()
+    for student, stamp in stamps.items():
+        text = (course / "submitted" / student / ASSIGNMENT / "timestamp.txt").read_text()
+        assert stamp == parse_utc(text), student
+    out = tmp_path / "grades.csv"
+    assert exports.main(["--course", str(course), "--out", str(out)]) == 0
+    with open(out, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        header, rows = reader.fieldnames, list(reader)
+    assert header == list(exports.COLUMNS)
+    by_student = {r["student"]: r for r in rows}
+    assert sorted(by_student) == sorted(kinds)
+    for student, kind in kinds.items():
+        row = by_student[student]
+        stamp = (course / "submitted" / student / ASSIGNMENT / "timestamp.txt").read_text()
+        assert row["timestamp"] == stamp.strip(), row
+        if kind == "invalid":
+            assert (row["status"], row["score"]) == ("failed", ""), row
+            continue
+        score, top = plain_total(plain_grades[0][student])
+        if student == full:  # the written answer, graded by hand, counts in the score
+            assert row["status"] == "graded", row
+            score = f"{float(score) + bonus:g}"
+        assert (row["score"], row["max_score"]) == (score, top), row
 
 
 def test_untouched_submissions_log_no_checksum_warning(plain_grades, released_class):
