@@ -33,7 +33,7 @@ import yaml
 
 from coursekit import assignments as ck
 from coursekit.cells import grade_id, is_test, points, read_notebook
-from coursekit.nbgrader_cli import (
+from coursekit.nbgrader_run import (
     bin_dir,
     make_course,
     read_scores,

@@ -36,6 +36,7 @@ from pathlib import Path
 from coursekit import gradebook
 from coursekit import result as res
 from coursekit.assignments import COURSE
+from coursekit.nbgrader_run import use_venv_bin
 from coursekit.result import SubmissionResult
 
 #: Times a submission is started again after its worker died or raised (then it is reported).
@@ -65,15 +66,6 @@ def default_grade(course: str, assignment: str, student: str, sandbox: bool = Tr
     use_venv_bin()
 
     return grade_submission(Path(course), assignment, student, sandbox=sandbox)
-
-
-def use_venv_bin() -> None:
-    """nbgrader runs ``alembic`` from PATH when it creates a gradebook: this interpreter's bin
-    folder (the venv's) goes first, in every process that grades."""
-    bindir = str(Path(sys.executable).parent)
-    if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
-        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
-    os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
 
 def warm_imports() -> None:

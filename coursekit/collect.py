@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 from nbgrader.plugins import FileNameCollectorPlugin
 
 from coursekit.assignments import COURSE
+from coursekit.nbgrader_run import run_nbgrader
 
 #: A browser's copy suffix before the extension: ``name (1).ipynb`` -> ``name.ipynb``.
 COPY_SUFFIX = re.compile(r" \(\d+\)(?=\.[^./]+$)")
@@ -65,10 +65,7 @@ class LMSFileNameCollector(FileNameCollectorPlugin):
 
 def collect(course: Path, assignment: str) -> tuple[int, str]:
     """Run ``nbgrader zip_collect ASSIGNMENT --force`` in ``course``: (files collected, log)."""
-    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", assignment, "--force"],
-                          cwd=course, env=env, capture_output=True, text=True, check=False)
+    done = run_nbgrader(["zip_collect", assignment, "--force"], course, limit_s=None)
     log = done.stdout + done.stderr
     if done.returncode != 0:
         raise RuntimeError(f"nbgrader zip_collect {assignment} failed (exit {done.returncode}):\n"

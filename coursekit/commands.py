@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from .assignments import COURSE, discover_assignments
-from .nbgrader_cli import run_nbgrader
+from .nbgrader_run import run_nbgrader
 
 
 def _assignments(course: Path) -> list[str]:

@@ -28,7 +28,7 @@ from .cells import (
     solutions,
     strip_solution_markers,
 )
-from .nbgrader_cli import LOOP_MARKER
+from .nbgrader_run import LOOP_MARKER
 
 # The student ids of the cases.
 SOURCE = "source_notebook"

@@ -27,7 +27,7 @@ import nbformat
 from coursekit import sandbox as sb
 from coursekit import tamper
 from coursekit.cells import is_answer, is_test, nbmeta, strip_solution_markers
-from coursekit.nbgrader_cli import autograde_in_process, read_scores, run_nbgrader
+from coursekit.nbgrader_run import autograde_in_process, read_scores, run_nbgrader
 
 #: The most bytes of a submitted notebook the grader reads.
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024

@@ -17,7 +17,7 @@ import pytest
 
 from coursekit.assignments import COURSE_CONFIG, FIXTURE_SOURCE_ROOT
 from coursekit.cells import grade_id, is_answer, is_test, read_notebook
-from coursekit.nbgrader_cli import run_nbgrader as nbgrader
+from coursekit.nbgrader_run import run_nbgrader as nbgrader
 from coursekit.submissions import solved
 
 ASSIGNMENT = "fixture_ps"

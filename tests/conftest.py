@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from classroom import plain_grades, released_class  # noqa: F401 (session fixtures)
 
-from coursekit.nbgrader_cli import bin_dir, venv_env
+from coursekit.nbgrader_run import bin_dir, venv_env
 
 REPO = Path(__file__).resolve().parents[1]
 #: Fixtures that build the book or grade a class through nbgrader and kernels (minutes): a test

@@ -34,7 +34,7 @@ from coursekit.assignments import (
     discover_assignments,
 )
 from coursekit.cells import grade_id, is_test, points, read_notebook
-from coursekit.nbgrader_cli import make_course, read_scores, run_nbgrader, write_submission
+from coursekit.nbgrader_run import make_course, read_scores, run_nbgrader, write_submission
 from coursekit.submissions import build_submissions, load_mutants, mutant_bank_problems
 
 #: Concurrent ``nbgrader autograde`` processes per assignment (``VGCOURSE_TEST_SHARDS``, default

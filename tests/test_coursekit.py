@@ -12,7 +12,7 @@ import pytest
 
 from coursekit.assignments import discover_assignments, find_assignment, misnamed_folders
 from coursekit.commands import invalid_submissions
-from coursekit.nbgrader_cli import nbgrader_env, venv_env
+from coursekit.nbgrader_run import nbgrader_env, venv_env
 
 
 def _notebook(path):

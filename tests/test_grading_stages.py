@@ -23,7 +23,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from coursekit import batch, exports, feedback, gradebook
 from coursekit import result as res
-from coursekit.nbgrader_cli import venv_on_path
+from coursekit.nbgrader_run import venv_on_path
 from coursekit.result import CellResult, Record, SubmissionResult
 
 A = "ps"

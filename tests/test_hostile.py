@@ -51,7 +51,7 @@ from coursekit.cells import (
     secret_lines,
     strip_solution_markers,
 )
-from coursekit.nbgrader_cli import make_course, run_nbgrader, write_submission
+from coursekit.nbgrader_run import make_course, run_nbgrader, write_submission
 from coursekit.submissions import apply_mutant, load_mutants, solved
 
 REPO = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ from classroom import (
 )
 
 from coursekit import batch
-from coursekit.nbgrader_cli import run_nbgrader as nbgrader
+from coursekit.nbgrader_run import run_nbgrader as nbgrader
 
 pytestmark = pytest.mark.slow
 UNPRIVILEGED = "nobody"

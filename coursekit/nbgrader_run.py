@@ -1,10 +1,12 @@
-"""How nbgrader is run: its environment, its configuration, and a course folder's files.
+"""How nbgrader is run: its environment, its configuration, and the scores it wrote.
 
 nbgrader runs the ``alembic`` command from ``PATH`` when it opens a gradebook; ``alembic``
 lives beside this Python (``.venv/bin``), which is not on ``PATH`` when the venv is not
-activated. Every nbgrader call of the project goes through :func:`run_nbgrader` (a
-subprocess) or, in-process, inside :func:`venv_on_path` (:func:`autograde_in_process`, what a
-grading worker runs for each submission without paying nbgrader's start-up again).
+activated. This module is the one place that puts it there: every nbgrader call of the project
+goes through :func:`run_nbgrader` (a subprocess, :func:`venv_env`) or, in-process, inside
+:func:`venv_on_path` (:func:`autograde_in_process`, what a grading worker runs for each
+submission without paying nbgrader's start-up again); a whole grading process calls
+:func:`use_venv_bin`. (The command line is ``coursekit.commands``.)
 """
 
 from __future__ import annotations
@@ -48,6 +50,16 @@ def nbgrader_env() -> dict[str, str]:
     """:func:`venv_env` with a fixed hash seed (grading the same notebook twice gives the same
     scores)."""
     return venv_env(PYTHONHASHSEED="0")
+
+
+def use_venv_bin() -> None:
+    """For a whole grading process (a batch's coordinator or worker): the venv's bin first on
+    PATH from now on, and Jupyter's platform folders (:func:`venv_env` does the same for one
+    subprocess, :func:`venv_on_path` for one block)."""
+    bindir = str(bin_dir())
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
+        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
 
 @contextlib.contextmanager
