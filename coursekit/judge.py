@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vgcourse.grading import compare, decode_value
-
 from coursekit.cells import grade_id, is_test
+from vgcourse.grading import compare, decode_value
 
 REFERENCE_MARKERS = ("### BEGIN REFERENCE", "### END REFERENCE")
 #: Functions of ``vgcourse.grading`` whose ``expected=`` argument the grader removes.

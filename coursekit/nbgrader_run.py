@@ -13,25 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
-
-from .assignments import COURSE_CONFIG, Assignment
-
 #: Wall-clock limit of one nbgrader command run by the tests and benchmarks.
 NBGRADER_CALL_LIMIT_S = 1200
-#: Marks the looping cell of the infinite-loop case (see :func:`make_course`).
-LOOP_MARKER = "# a forgotten infinite loop"
-#: Cell timeout of that looping cell in a test course: short, so the case costs little. Every
-#: other cell keeps the course's own ``Execute.timeout`` (a loaded machine can take over 15 s
-#: to ``import torch``).
-TEST_CELL_TIMEOUT_S = 10
 
 
 def bin_dir() -> Path:
@@ -127,50 +116,6 @@ def load_config(course: Path):
     if (course / "nbgrader_config.py").is_file():
         config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config())
     return config
-
-
-def _loop_timeout_config(loop_timeout_s: int) -> str:
-    return (
-        "\n# Test course: the infinite-loop case's cell times out quickly.\n"
-        "_course_timeout = c.Execute.timeout\n"
-        f"c.Execute.timeout_func = lambda cell: ({int(loop_timeout_s)} if {LOOP_MARKER!r} "
-        "in cell.get('source', '') else _course_timeout)\n"
-    )
-
-
-def make_course(root: Path, assignment: Assignment, *,
-                loop_timeout_s: int | None = TEST_CELL_TIMEOUT_S,
-                config: Path = COURSE_CONFIG) -> Path:
-    """A temporary course in ``root/course``: the course's nbgrader_config.py and a copy of the
-    assignment's source folder. With ``loop_timeout_s``, the cell of the infinite-loop case
-    (and only it) times out after that many seconds (``Execute.timeout_func``); the others keep
-    ``Execute.timeout``."""
-    course = root / "course"
-    (course / "source").mkdir(parents=True)
-    text = config.read_text()
-    if loop_timeout_s is not None:
-        text += _loop_timeout_config(loop_timeout_s)
-    (course / "nbgrader_config.py").write_text(text)
-    shutil.copytree(assignment.source_dir, course / "source" / assignment.name,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    return course
-
-
-def write_submission(course: Path, student: str, assignment: str, notebook_name: str,
-                     content: nbformat.NotebookNode | str, data_from: Path | None = None) -> None:
-    """``submitted/<student>/<assignment>/<notebook_name>`` (a notebook, or raw file text),
-    with the data files of ``data_from`` beside it."""
-    folder = course / "submitted" / student / assignment
-    folder.mkdir(parents=True)
-    if data_from is not None:  # data files the notebook needs sit beside it
-        for f in data_from.iterdir():
-            if f.is_file() and f.suffix != ".ipynb":
-                shutil.copy2(f, folder / f.name)
-    path = folder / notebook_name
-    if isinstance(content, str):
-        path.write_text(content)
-    else:
-        nbformat.write(content, str(path))
 
 
 def read_scores(course: Path, assignment: str, student: str | None = None

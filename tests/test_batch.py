@@ -18,10 +18,10 @@ import pytest
 from classroom import (
     ASSIGNMENT,
     copy_course,
-    gradebook_scores,
 )
 
 from coursekit import batch, exports
+from coursekit.testing import gradebook_scores
 
 pytestmark = pytest.mark.slow
 CHECKSUM_WARNING = re.compile(r"Attribute 'checksum' for cell (\S+) has changed!")
@@ -45,7 +45,7 @@ def test_batch_gives_plain_nbgrader_scores(batch_run, plain_grades, released_cla
     reference = plain_grades[0]
     kinds = released_class[1]
     assert set(reference) == {s for s, k in kinds.items() if k != "invalid"}
-    assert gradebook_scores(db(course)) == reference
+    assert gradebook_scores(db(course), ASSIGNMENT) == reference
     by_student = {r.student: r for r in results}
     for student, cells in reference.items():
         tests = [c for c in by_student[student].cells if c.kind == "autograded"]
@@ -156,7 +156,7 @@ def test_untouched_submissions_log_no_checksum_warning(plain_grades, released_cl
 
 def test_resume_skips_graded_and_force_regrades(batch_run):
     course, first, _ = batch_run
-    scores = gradebook_scores(db(course))
+    scores = gradebook_scores(db(course), ASSIGNMENT)
     again = batch.grade_class(course, jobs=2, out=io.StringIO(), progress=False)
     assert [r.student for r in again] == [r.student for r in first if r.status == "failed"]
     resubmitted = next(r.student for r in first if r.status == "graded")
@@ -167,7 +167,7 @@ def test_resume_skips_graded_and_force_regrades(batch_run):
         [resubmitted] + [r.student for r in first if r.status == "failed"])
     forced = batch.grade_class(course, jobs=2, force=True, out=io.StringIO(), progress=False)
     assert len(forced) == len(first)
-    assert gradebook_scores(db(course)) == scores
+    assert gradebook_scores(db(course), ASSIGNMENT) == scores
 
 
 def die_first_time(course: str, assignment: str, student: str, sandbox: bool = True) -> dict:
@@ -193,5 +193,5 @@ def test_dead_worker_retried_once_then_reported(released_class, plain_grades, tm
     assert sorted(by_student) == sorted(keep)
     assert by_student["s001_blank"].status == "failed"
     assert "worker process died (2 tries)" in by_student["s001_blank"].reasons[0]
-    scores = gradebook_scores(db(course))
+    scores = gradebook_scores(db(course), ASSIGNMENT)
     assert scores == {s: plain_grades[0][s] for s in ("s000_full", "s002_partial")}

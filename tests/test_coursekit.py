@@ -10,9 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coursekit.assignments import discover_assignments, find_assignment, misnamed_folders
+from coursekit.assignments import discover_assignments
 from coursekit.commands import invalid_submissions
 from coursekit.nbgrader_run import nbgrader_env, venv_env
+from coursekit.testing import find_assignment, misnamed_folders
 
 
 def _notebook(path):

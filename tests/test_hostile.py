@@ -48,11 +48,17 @@ from coursekit.cells import (
     is_answer,
     is_test,
     read_notebook,
-    secret_lines,
     strip_solution_markers,
 )
-from coursekit.nbgrader_run import make_course, run_nbgrader, write_submission
-from coursekit.submissions import apply_mutant, load_mutants, solved
+from coursekit.nbgrader_run import run_nbgrader
+from coursekit.testing import (
+    apply_mutant,
+    load_mutants,
+    make_course,
+    secret_lines,
+    solved,
+    write_submission,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps1_sigmoid_decay"
