@@ -32,7 +32,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
+from coursekit.cells import grade_id, is_answer, is_written, read_notebook
+from coursekit.nbgrader_run import venv_env
+from coursekit.testing import (
+    find_assignment,
+    gradebook_scores,
+    make_course,
+    solved,
+    write_submission,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps1_sigmoid_decay"
@@ -40,13 +48,13 @@ RESULTS = REPO / "benchmarks" / "results" / "bench_grading.json"
 KINDS = ("full", "partial", "blank", "broken")
 #: The class size of bench_grading.json; another size writes bench_grading_<n>.json.
 DEFAULT_SUBMISSIONS = 50
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
 def env() -> dict:
-    return dict(os.environ, JUPYTER_PLATFORM_DIRS="1", OMP_NUM_THREADS="1",
-                PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    """The benchmark's environment: the venv's tools first on PATH (``venv_env``), one BLAS
+    thread, the repository importable."""
+    return venv_env(OMP_NUM_THREADS="1",
+                    PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
 
 
 def machine_cpu_s() -> float:
@@ -72,54 +80,46 @@ def timed(args: list[str], cwd: Path) -> dict:
             "log": done.stdout + done.stderr}
 
 
-def answer_cells(nb) -> list:
-    return [c for c in nb.cells if c.cell_type == "code"
-            and c.metadata.get("nbgrader", {}).get("solution")
-            and not c.metadata.get("nbgrader", {}).get("grade")]
-
-
 def submission(kind: str, source, release):
-    """One synthetic student's notebook of the given kind, from the release."""
-    nb = nbformat.from_dict(json.loads(nbformat.writes(release)))
-    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in answer_cells(source)}
-    answers = answer_cells(nb)
+    """One synthetic student's notebook of the given kind, from the release: every answer
+    cell filled (``full``, ``broken``: the first answer then ends in an unfinished line, a
+    SyntaxError), the first half (``partial``) or none (``blank``); written answers left as
+    released."""
+    answers = [grade_id(c) for c in release.cells if is_answer(c)]
     fill = {"full": answers, "partial": answers[: len(answers) // 2], "blank": [],
             "broken": answers}[kind]
-    for cell in fill:
-        lines = solutions[cell.metadata["nbgrader"]["grade_id"]].splitlines()
-        cell.source = "\n".join(ln for ln in lines if ln.strip() not in MARKERS)
+    keep = {grade_id(c): c.source for c in release.cells
+            if is_written(c) or (is_answer(c) and grade_id(c) not in fill)}
+    nb = solved(release, source, keep)
     if kind == "broken":
-        answers[0].source += "\n    return (  # unfinished line: a SyntaxError\n"
+        first = next(c for c in nb.cells if is_answer(c))
+        first.source += "\n    return (  # unfinished line: a SyntaxError\n"
     return nb
 
 
 def make_class(root: Path, n: int) -> Path:
-    """A released course of ``n`` synthetic ps1 submissions (kinds in turn)."""
-    course = root / "base"
-    (course / "source").mkdir(parents=True)
-    shutil.copy(REPO / "exercises" / "nbgrader_config.py", course)
-    shutil.copytree(REPO / "exercises" / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+    """A released course of ``n`` synthetic ps1 submissions (kinds in turn), built with the
+    harness's class builder (``coursekit.testing.make_course``, ``write_submission``)."""
+    course = make_course(root, find_assignment(ASSIGNMENT), loop_timeout_s=None)
     done = timed([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT,
                   "--force"], course)
     if done["returncode"] != 0:
         raise RuntimeError(f"generate_assignment failed:\n{done['log'][-3000:]}")
     name = f"{ASSIGNMENT}.ipynb"
-    source = nbformat.read(str(course / "source" / ASSIGNMENT / name), as_version=4)
-    release = nbformat.read(str(course / "release" / ASSIGNMENT / name), as_version=4)
+    source = read_notebook(course / "source" / ASSIGNMENT / name)
+    release = read_notebook(course / "release" / ASSIGNMENT / name)
     for i in range(n):
-        folder = course / "submitted" / f"student{i:03d}_{KINDS[i % 4]}" / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(submission(KINDS[i % 4], source, release), str(folder / name))
-        (folder / "timestamp.txt").write_text(f"2026-12-01 10:{i % 60:02d}:00.000000 UTC")
+        student = f"student{i:03d}_{KINDS[i % 4]}"
+        write_submission(course, student, ASSIGNMENT, name,
+                         submission(KINDS[i % 4], source, release))
+        (course / "submitted" / student / ASSIGNMENT / "timestamp.txt").write_text(
+            f"2026-12-01 10:{i % 60:02d}:00.000000 UTC")
     return course
 
 
 def scores(course: Path) -> dict:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {s.student.id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
-                for s in gb.assignment_submissions(ASSIGNMENT)}
+    """student -> {grade_id: (auto_score, max_score)}: the harness's reader of the gradebook."""
+    return gradebook_scores(f"sqlite:///{course / 'gradebook.db'}", ASSIGNMENT)
 
 
 def import_floor(repeats: int = 3) -> float:

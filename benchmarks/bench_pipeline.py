@@ -33,15 +33,14 @@ import yaml
 
 from coursekit import assignments as ck
 from coursekit.cells import grade_id, is_test, points, read_notebook
-from coursekit.nbgrader_cli import (
-    bin_dir,
+from coursekit.nbgrader_run import bin_dir, run_nbgrader, venv_env
+from coursekit.testing import (
+    FIXTURE_SOURCE_ROOT,
+    gradebook_scores,
     make_course,
-    read_scores,
-    run_nbgrader,
-    venv_env,
+    solved,
     write_submission,
 )
-from coursekit.submissions import solved
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,7 +91,7 @@ def bench_book(work: Path, book: Path) -> dict:
 def bench_autograde(work: Path, students: int, only: list[str] | None) -> dict:
     """One autograde per assignment for N students who submitted the solution."""
     course_assignments = ck.discover_assignments()
-    everything = ck.discover_assignments(ck.FIXTURE_SOURCE_ROOT) + course_assignments
+    everything = ck.discover_assignments(FIXTURE_SOURCE_ROOT) + course_assignments
     if only:  # any of them, the test fixture included
         assignments = [a for a in everything if a.name in only]
         if len(assignments) != len(set(only)):
@@ -120,7 +119,7 @@ def bench_autograde(work: Path, students: int, only: list[str] | None) -> dict:
         t0 = time.perf_counter()
         done = run_nbgrader(["autograde", a.name, "--create"], course)
         seconds = time.perf_counter() - t0
-        scores = read_scores(course, a.name)
+        scores = gradebook_scores(f"sqlite:///{course / 'gradebook.db'}", a.name)
         tests = {grade_id(c): points(c) for c in source.cells if is_test(c)}
         full = all(
             sum(cells[t][0] or 0.0 for t in tests) == sum(tests.values())

@@ -3,7 +3,8 @@
 One rule: an assignment is a folder ``exercises/source/<name>/`` holding ``<name>.ipynb`` (its
 notebook; data files and further notebooks may sit beside it). Folders whose names start with
 ``.`` or ``_`` are not assignments. A folder that holds notebooks but not ``<name>.ipynb`` is
-not an assignment either; :func:`misnamed_folders` lists those so a test can refuse them.
+not an assignment either (``coursekit.testing.misnamed_folders`` lists those, so a test can
+refuse them).
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ COURSE_CONFIG = COURSE / "nbgrader_config.py"
 SOURCE_ROOT = COURSE / "source"
 #: The mutant banks of the course's assignments (one ``<name>.py`` each).
 MUTANT_ROOT = REPO / "tests" / "mutants"
-#: A small assignment of the test suite, with its own bank.
-FIXTURE_SOURCE_ROOT = REPO / "tests" / "fixtures" / "course" / "source"
-FIXTURE_MUTANT_ROOT = REPO / "tests" / "fixtures" / "mutants"
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,8 @@ class Assignment:
         return self.name
 
 
-def _candidates(source_root: Path) -> list[Path]:
+def candidate_folders(source_root: Path) -> list[Path]:
+    """The folders of ``source_root`` that may be assignments (not starting with . or _)."""
     if not source_root.is_dir():
         return []
     return sorted(d for d in source_root.iterdir()
@@ -51,23 +50,6 @@ def discover_assignments(source_root: Path = SOURCE_ROOT,
     """Every assignment in ``source_root``, by name (see the module docstring)."""
     return [
         Assignment(d.name, d, None if mutant_root is None else mutant_root / f"{d.name}.py")
-        for d in _candidates(source_root)
+        for d in candidate_folders(source_root)
         if (d / f"{d.name}.ipynb").is_file()
     ]
-
-
-def misnamed_folders(source_root: Path = SOURCE_ROOT) -> list[Path]:
-    """Folders of ``source_root`` holding notebooks but not ``<folder name>.ipynb``."""
-    return [d for d in _candidates(source_root)
-            if any(d.glob("*.ipynb")) and not (d / f"{d.name}.ipynb").is_file()]
-
-
-def find_assignment(name: str, source_root: Path = SOURCE_ROOT) -> Assignment:
-    """The assignment called ``name``; ValueError naming the known ones otherwise."""
-    found = {a.name: a for a in discover_assignments(source_root)}
-    if name not in found:
-        raise ValueError(
-            f"assignment must be one of {sorted(found)} (folders of {source_root} holding "
-            f"<name>.ipynb), received {name!r}"
-        )
-    return found[name]

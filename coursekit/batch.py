@@ -4,9 +4,10 @@ Each submission is one task, ``coursekit.worker.grade_submission(course, assignm
 run by a pool of worker processes (``JOBS``, default: the CPU count) that import nbgrader once and
 call its Python API in-process, or by a ``dask.distributed`` cluster (``SCHEDULER=local`` for a
 ``LocalCluster`` on this machine, ``SCHEDULER=tcp://host:8786`` for an existing scheduler). Every
-task returns a JSON dict; this coordinating process alone writes them into the gradebook and
-``autograded/`` (``coursekit.gradebook``), as they arrive, so two workers finishing together
-cannot lose or duplicate a score.
+task returns a JSON dict, read back here as a ``coursekit.result.SubmissionResult`` (a malformed
+one is reported as ``failed``, naming the field); this coordinating process alone writes them
+into the gradebook and ``autograded/`` (``coursekit.gradebook``), as they arrive, so two workers
+finishing together cannot lose or duplicate a score.
 
 - A worker process that dies mid-submission: that submission is retried once, then reported.
 - An interrupted batch, run again: what was graded from the same files is skipped, unless
@@ -37,7 +38,10 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from coursekit import gradebook
+from coursekit import result as res
 from coursekit.assignments import COURSE
+from coursekit.nbgrader_run import use_venv_bin
+from coursekit.result import SubmissionResult
 
 #: Times a submission is started again after its worker died or raised (then it is reported).
 RETRIES = 1
@@ -112,15 +116,6 @@ def record_references(course: Path, tasks: list[Task], sandbox: bool,
     return failed
 
 
-def use_venv_bin() -> None:
-    """nbgrader runs ``alembic`` from PATH when it creates a gradebook: this interpreter's bin
-    folder (the venv's) goes first, in every process that grades."""
-    bindir = str(Path(sys.executable).parent)
-    if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
-        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
-    os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
-
-
 def warm_imports() -> None:
     """Run once per worker process: what grading one submission imports."""
     import nbformat  # noqa: F401
@@ -130,16 +125,27 @@ def warm_imports() -> None:
     import coursekit.worker  # noqa: F401
 
 
-def failed_result(task: Task, reason: str, seconds: float = 0.0) -> dict:
-    """A contract-shaped result for a submission that could not be graded."""
-    return {"student": task.student, "assignment": task.assignment, "status": "failed",
-            "reasons": [reason], "score": 0.0, "max_score": 0.0,
-            "needs_manual_grading": False, "cells": [], "autograded": {}, "timestamp": None,
-            "seconds": seconds}
+def failed_result(task: Task, reason: str, seconds: float = 0.0) -> SubmissionResult:
+    """The result of a task that could not be graded (``coursekit.result.failed``)."""
+    return res.failed(task.assignment, task.student, reason, seconds=seconds)
+
+
+def arrived(task: Task, raw) -> SubmissionResult:
+    """A worker's return value as a :class:`SubmissionResult`; one that does not read as a
+    result (``SubmissionResult.from_json`` names the field), or that answers for another
+    task, is this task's failure."""
+    try:
+        result = raw if isinstance(raw, SubmissionResult) else SubmissionResult.from_json(raw)
+    except ValueError as err:
+        return failed_result(task, f"not graded: the worker's result is malformed: {err}")
+    if (result.assignment, result.student) != (task.assignment, task.student):
+        return failed_result(task, "not graded: the worker returned the result of "
+                                   f"{result.student}/{result.assignment}")
+    return result
 
 
 def local_results(course: Path, tasks: list[Task], jobs: int, grade: Callable,
-                  sandbox: bool) -> Iterator[tuple[Task, dict]]:
+                  sandbox: bool) -> Iterator[tuple[Task, SubmissionResult]]:
     """(task, result) as a pool of ``jobs`` warm worker processes finishes them.
 
     At most ``jobs`` tasks are handed to the pool at once, so when a worker dies (the pool is
@@ -167,7 +173,7 @@ def local_results(course: Path, tasks: list[Task], jobs: int, grade: Callable,
                 task = inflight.pop(future)
                 error = future.exception()
                 if error is None:
-                    yield task, future.result()
+                    yield task, arrived(task, future.result())
                     continue
                 why = ("its worker process died" if isinstance(error, BrokenProcessPool)
                        else f"its worker raised {type(error).__name__}: {error}")
@@ -181,7 +187,7 @@ def local_results(course: Path, tasks: list[Task], jobs: int, grade: Callable,
 
 
 def dask_results(course: Path, tasks: list[Task], scheduler: str, jobs: int, grade: Callable,
-                 sandbox: bool) -> Iterator[tuple[Task, dict]]:
+                 sandbox: bool) -> Iterator[tuple[Task, SubmissionResult]]:
     """(task, result) from a Dask cluster: a ``LocalCluster`` of ``jobs`` single-threaded worker
     processes when ``scheduler`` is ``local``, else the scheduler at that address. Workers need
     the course folder at the same path (a shared filesystem). A task whose worker dies is
@@ -202,48 +208,48 @@ def dask_results(course: Path, tasks: list[Task], scheduler: str, jobs: int, gra
                 for future in as_completed(futures):
                     task = futures[future]
                     try:
-                        yield task, future.result()
+                        raw = future.result()
                     except Exception as err:  # noqa: BLE001 (reported)
                         yield task, failed_result(task, f"not graded on Dask: "
                                                         f"{type(err).__name__}: {err}")
+                        continue
+                    yield task, arrived(task, raw)
         finally:
             if cluster is not None:
                 cluster.close()
 
 
-def log_line(result: dict) -> str:
+def log_line(result: SubmissionResult) -> str:
     """``student assignment score seconds status[: reasons]`` for one finished submission."""
-    score = (f"{result['score']:g}/{result['max_score']:g}" if result["status"] != "failed"
-             else "-")
-    status = result["status"]
-    if result["status"] == "graded" and result.get("needs_manual_grading"):
+    score = f"{result.score:g}/{result.max_score:g}" if result.is_scored else "-"
+    status = result.status
+    if result.status == res.GRADED and result.needs_manual_grading:
         status = "graded (written answers to grade by hand)"
-    line = (f"{result['student']:<24} {result['assignment']:<28} {score:>9} "
-            f"{result.get('seconds', 0.0):6.1f} s  {status}")
-    reasons = result.get("reasons") or []
-    if result["status"] != "graded" or reasons:
-        line += ": " + "; ".join(reasons)
+    line = (f"{result.student:<24} {result.assignment:<28} {score:>9} "
+            f"{result.seconds:6.1f} s  {status}")
+    if result.status != res.GRADED or result.reasons:
+        line += ": " + "; ".join(result.reasons)
     return line
 
 
-def summary_table(results: list[dict], skipped: list[Task], wall_s: float,
+def summary_table(results: list[SubmissionResult], skipped: list[Task], wall_s: float,
                   write_s: float = 0.0) -> str:
     """Per assignment: counts by outcome, mean score, worker seconds; then the throughput and
     the time the single writer spent writing the gradebook."""
     rows = [f"{'assignment':<28} {'graded':>6} {'manual':>6} {'flagged':>7} {'failed':>6} "
             f"{'skipped':>7} {'mean score':>11} {'worker s':>9}"]
-    names = sorted({r["assignment"] for r in results} | {t.assignment for t in skipped})
+    names = sorted({r.assignment for r in results} | {t.assignment for t in skipped})
     for name in names:
-        mine = [r for r in results if r["assignment"] == name]
-        count = Counter(r["status"] for r in mine)
-        scored = [r for r in mine if r["status"] != "failed"]
-        mean = (f"{sum(r['score'] for r in scored) / len(scored):.2f}/{scored[0]['max_score']:g}"
+        mine = [r for r in results if r.assignment == name]
+        count = Counter(r.status for r in mine)
+        scored = [r for r in mine if r.is_scored]
+        mean = (f"{sum(r.score for r in scored) / len(scored):.2f}/{scored[0].max_score:g}"
                 if scored else "-")
-        rows.append(f"{name:<28} {count['graded']:>6} "
-                    f"{sum(bool(r.get('needs_manual_grading')) for r in scored):>6} "
-                    f"{count['flagged']:>7} {count['failed']:>6} "
+        rows.append(f"{name:<28} {count[res.GRADED]:>6} "
+                    f"{sum(r.needs_manual_grading for r in scored):>6} "
+                    f"{count[res.FLAGGED]:>7} {count[res.FAILED]:>6} "
                     f"{sum(t.assignment == name for t in skipped):>7} {mean:>11} "
-                    f"{sum(r.get('seconds', 0.0) for r in mine):>9.1f}")
+                    f"{sum(r.seconds for r in mine):>9.1f}")
     rate = len(results) / wall_s if wall_s > 0 else 0.0
     rows.append(f"{len(results)} graded now, {len(skipped)} skipped (graded before; FORCE=1 "
                 f"grades them again), {wall_s:.1f} s wall clock, {rate * 60:.1f} submissions/min")
@@ -255,7 +261,7 @@ def summary_table(results: list[dict], skipped: list[Task], wall_s: float,
 
 def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None = None,
                 force: bool = False, sandbox: bool = True, grade: Callable = default_grade,
-                out=None, progress: bool = True) -> list[dict]:
+                out=None, progress: bool = True) -> list[SubmissionResult]:
     """Grade every submission of ``course`` not graded before (all with ``force``); write each
     result through one :class:`coursekit.gradebook.Writer`; return the results."""
     from tqdm import tqdm
@@ -288,7 +294,7 @@ def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None 
                 writer.write(result)
             except Exception as err:  # noqa: BLE001 (reported, the batch goes on)
                 result = failed_result(task, f"could not be written to the gradebook: {err}",
-                                       result.get("seconds", 0.0))
+                                       result.seconds)
                 writer.write(result)
             write_s += time.perf_counter() - began
             written.add(task)
@@ -343,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     use_venv_bin()
     results = grade_class(args.course, jobs=args.jobs, scheduler=args.scheduler,
                           force=args.force, sandbox=args.sandbox == "on")
-    return 1 if any(r["status"] == "failed" for r in results) else 0
+    return 1 if any(r.status == res.FAILED for r in results) else 0
 
 
 if __name__ == "__main__":

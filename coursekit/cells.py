@@ -12,7 +12,8 @@ formats are in CONTRIBUTING.md):
   replaced in the release.
 
 What may not reach a student's release: any region marker (:data:`LEAK_MARKERS`) and any
-secret line (:func:`secret_lines`, :func:`release_leaks`).
+secret line (the test suite's check, ``coursekit.testing.secret_lines`` and
+``release_leaks``).
 """
 
 from __future__ import annotations
@@ -82,48 +83,6 @@ def strip_solution_markers(source: str) -> str:
 def solutions(source_nb: nbformat.NotebookNode) -> dict[str, str]:
     """grade_id -> the solution of every answer cell, markers stripped."""
     return {grade_id(c): strip_solution_markers(c.source) for c in source_nb.cells if is_answer(c)}
-
-
-def _hidden_and_shown(source: str) -> tuple[list[str], list[str]]:
-    """(lines inside a solution or hidden-test block, lines outside both), stripped."""
-    hidden, shown, depth = [], [], 0
-    for raw in source.splitlines():
-        line = raw.strip()
-        if line in (SOLUTION_MARKERS[0], HIDDEN_MARKERS[0]):
-            depth += 1
-        elif line in (SOLUTION_MARKERS[1], HIDDEN_MARKERS[1]):
-            depth = max(depth - 1, 0)
-        elif line:
-            (hidden if depth else shown).append(line)
-    return hidden, shown
-
-
-def secret_lines(source_nb: nbformat.NotebookNode) -> dict[str, set[str]]:
-    """Per grade_id, the lines of solutions, hidden tests and model answers that the student is
-    shown nowhere else in the source notebook (so no release line may equal one of them).
-
-    A line that also stands outside every hidden block (a visible test's ``)``, a ``with
-    torch.no_grad():`` the student sees anyway) is public, not secret.
-    """
-    public: set[str] = set()
-    secret: dict[str, set[str]] = {}
-    for cell in source_nb.cells:
-        if is_written(cell):
-            secret[grade_id(cell)] = {ln.strip() for ln in cell.source.splitlines() if ln.strip()}
-            continue
-        hidden, shown = _hidden_and_shown(cell.source)
-        public.update(shown)
-        if hidden:
-            secret[grade_id(cell) or f"cell {cell.get('id')}"] = set(hidden)
-    return {k: v - public for k, v in secret.items()}
-
-
-def release_leaks(source_nb: nbformat.NotebookNode, release_nb: nbformat.NotebookNode
-                  ) -> dict[str, list[str]]:
-    """Per grade_id, the secret lines (see :func:`secret_lines`) that a release line equals."""
-    shown = {ln.strip() for cell in release_nb.cells for ln in cell.source.splitlines()}
-    leaks = {gid: sorted(lines & shown) for gid, lines in secret_lines(source_nb).items()}
-    return {gid: lines for gid, lines in leaks.items() if lines}
 
 
 def marker_leak(text: str) -> str | None:

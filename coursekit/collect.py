@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +33,7 @@ from pathlib import Path
 from nbgrader.plugins import FileNameCollectorPlugin
 
 from coursekit.assignments import COURSE
+from coursekit.nbgrader_run import run_nbgrader
 
 #: A browser's copy suffix before the extension: ``name (1).ipynb`` -> ``name.ipynb``.
 COPY_SUFFIX = re.compile(r" \(\d+\)(?=\.[^./]+$)")
@@ -119,11 +119,9 @@ def unsafe_student_id(student_id: str) -> str | None:
 
 def collect(course: Path, assignment: str) -> tuple[int, str]:
     """Run ``nbgrader zip_collect ASSIGNMENT --force`` in ``course``: (files collected, log)."""
-    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", assignment, "--force",
-                           "--ZipCollectApp.extractor_plugin=coursekit.safe_extract.SafeExtractor"],
-                          cwd=course, env=env, capture_output=True, text=True, check=False)
+    done = run_nbgrader(["zip_collect", assignment, "--force",
+                         "--ZipCollectApp.extractor_plugin=coursekit.safe_extract.SafeExtractor"],
+                        course, limit_s=None)
     log = done.stdout + done.stderr
     if done.returncode != 0:
         raise RuntimeError(f"nbgrader zip_collect {assignment} failed (exit {done.returncode}):\n"

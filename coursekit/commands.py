@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from .assignments import COURSE, discover_assignments
-from .nbgrader_cli import run_nbgrader
+from .nbgrader_run import run_nbgrader
 
 
 def _assignments(course: Path) -> list[str]:
@@ -94,13 +94,13 @@ def feedback(argv: list[str]) -> int:
     records = sorted((course / gradebook.RECORDS).glob("*/*.json"))
     written = 0
     for path in records:
-        result = json.loads(path.read_text(encoding="utf-8"))
-        if result["status"] not in ("graded", "flagged"):
+        record = gradebook.read_record(course, path.parent.name, path.stem)
+        if record is None or not record.result.is_scored:
             continue
-        folder = course / "autograded" / result["student"] / result["assignment"]
-        result["autograded"] = {nb.name: nb.read_text(encoding="utf-8")
-                                for nb in sorted(folder.glob("*.ipynb"))}
-        sub = Path(result["student"]) / result["assignment"]
+        folder = course / "autograded" / record.result.student / record.result.assignment
+        result = record.result.replace(autograded={nb.name: nb.read_text(encoding="utf-8")
+                                                   for nb in sorted(folder.glob("*.ipynb"))})
+        sub = Path(result.student) / result.assignment
         write_feedback(result, course / "feedback" / sub)
         write_feedback(result, course / "feedback" / "instructor" / sub, instructor=True)
         written += 1

@@ -27,7 +27,9 @@ import sys
 from pathlib import Path
 
 from coursekit import gradebook
+from coursekit import result as res
 from coursekit.assignments import COURSE
+from coursekit.result import Record
 from coursekit.sanitize import csv_cell, parse_timestamp
 
 COLUMNS = ("student", "assignment", "status", "score", "max_score", "autograded_score",
@@ -51,17 +53,18 @@ def _gradebook_scores(url: str) -> dict[tuple[str, str], dict]:
     return out
 
 
-def _status(record: dict | None, row: dict | None, current: bool) -> tuple[str, str]:
+def _status(record: Record | None, row: dict | None, current: bool) -> tuple[str, str]:
+    """The row's status (one of ``coursekit.result.ROW_STATUSES``) and reason."""
     if record is None or not current:
-        return "not graded yet", ("resubmitted after grading" if record else "")
-    reason = "; ".join(record.get("reasons") or [])
-    if record["status"] == "failed":
-        return "failed", reason
-    if record["status"] == "flagged":
-        return "flagged for review", reason
+        return res.ROW_NOT_GRADED_YET, ("resubmitted after grading" if record else "")
+    reason = "; ".join(record.result.reasons)
+    if record.result.status == res.FAILED:
+        return res.ROW_FAILED, reason
+    if record.result.status == res.FLAGGED:
+        return res.ROW_FLAGGED, reason
     if row is not None and row["needs_manual"]:
-        return "needs manual grading", reason
-    return "graded", reason
+        return res.ROW_NEEDS_MANUAL, reason
+    return res.ROW_GRADED, reason
 
 
 def rows(course: Path, roster: list[str] | None = None) -> list[dict]:
@@ -72,24 +75,25 @@ def rows(course: Path, roster: list[str] | None = None) -> list[dict]:
     out = []
     for assignment, student in sorted(handed_in):
         record = gradebook.read_record(course, assignment, student)
-        current = (record is not None and record.get("submission_sha256")
+        current = (record is not None and record.submission_sha256
                    == gradebook.submission_hash(course, assignment, student))
         row = scores.get((assignment, student))
         status, reason = _status(record, row, current)
-        scored = status in ("graded", "needs manual grading", "flagged for review")
+        scored = status in res.ROW_SCORED
         out.append({
             "student": student, "assignment": assignment, "status": status,
             "score": f"{row['score']:g}" if scored and row else "",
             "max_score": f"{row['max_score']:g}" if scored and row else "",
-            "autograded_score": f"{record['score']:g}" if scored else "",
-            "autograded_max": f"{record['max_score']:g}" if scored else "",
-            "timestamp": (record or {}).get("timestamp") or _timestamp(course, assignment, student),
+            "autograded_score": f"{record.result.score:g}" if scored else "",
+            "autograded_max": f"{record.result.max_score:g}" if scored else "",
+            "timestamp": ((record.result.timestamp if record else None)
+                          or _timestamp(course, assignment, student)),
             "reason": reason,
         })
     assignments = sorted({a for a, _ in handed_in})
     for student in sorted(set(roster or [])):
         out += [dict(dict.fromkeys(COLUMNS, ""), student=student, assignment=a,
-                     status="missing", reason="nothing handed in")
+                     status=res.ROW_MISSING, reason="nothing handed in")
                 for a in assignments if (a, student) not in handed_in]
     return sorted(out, key=lambda r: (r["assignment"], r["student"]))
 

@@ -1,4 +1,4 @@
-"""Feedback HTML for one graded submission, from a ``grade_submission`` result (issue 13).
+"""Feedback HTML for one graded submission, from its ``coursekit.result.SubmissionResult``.
 
 Unlike ``nbgrader generate_feedback``, which renders the whole graded notebook (and so the
 source of every hidden test), a test cell appears here only as its grade_id, its outcome, its
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from coursekit.result import FLAGGED, MANUAL, CellResult, SubmissionResult
 from coursekit.sanitize import markdown_to_html, sanitize_notebook
 
 #: What ``tex-mml-chtml.js`` loads: TeX extensions (autoloaded), the CommonHTML fonts, the
@@ -81,27 +82,26 @@ def _outputs(cell) -> str:
     return f"<pre>{html.escape(text)}</pre>" if text else ""
 
 
-def _test_block(cell: dict) -> str:
-    if cell["kind"] == "manual":
-        return (f'<div class="test manual"><b>{html.escape(cell["grade_id"])}</b>: graded by '
-                f'the instructor ({cell["max_score"]:g} points)</div>')
-    passed = cell["auto_score"] >= cell["max_score"] and not cell["message"]
-    outcome = "passed" if passed else "failed"
-    message = f"<pre>{html.escape(cell['message'])}</pre>" if cell["message"] else ""
-    return (f'<div class="test {outcome}"><b>{html.escape(cell["grade_id"])}</b>: {outcome}, '
-            f'{cell["auto_score"]:g} / {cell["max_score"]:g} points{message}</div>')
+def _test_block(cell: CellResult) -> str:
+    if cell.kind == MANUAL:
+        return (f'<div class="test manual"><b>{html.escape(cell.grade_id)}</b>: graded by '
+                f'the instructor ({cell.max_score:g} points)</div>')
+    outcome = "passed" if cell.passed else "failed"
+    message = f"<pre>{html.escape(cell.message)}</pre>" if cell.message else ""
+    return (f'<div class="test {outcome}"><b>{html.escape(cell.grade_id)}</b>: {outcome}, '
+            f'{cell.auto_score:g} / {cell.max_score:g} points{message}</div>')
 
 
-def feedback_html(result: dict, *, mathjax: str = "mathjax/tex-mml-chtml.js",
+def feedback_html(result: SubmissionResult, *, mathjax: str = "mathjax/tex-mml-chtml.js",
                   instructor: bool = False) -> str:
     """The feedback page of one result; ``instructor=True`` adds the tamper findings."""
-    graded = {c["grade_id"]: c for c in result["cells"]}
-    text = next(iter(result["autograded"].values()), None)
+    graded = {c.grade_id: c for c in result.cells}
+    text = next(iter(result.autograded.values()), None)
     cells = sanitize_notebook(nbformat.reads(text, as_version=4)).cells if text else []
-    body = [f"<h1>{html.escape(result['assignment'])}: {html.escape(result['student'])}</h1>",
-            f"<p>Score: {result['score']:g} / {result['max_score']:g} (autograded)</p>"]
-    notes = [r for r in result["reasons"] if instructor or not r.startswith("flagged:")]
-    if result["status"] == "flagged" and not instructor:
+    body = [f"<h1>{html.escape(result.assignment)}: {html.escape(result.student)}</h1>",
+            f"<p>Score: {result.score:g} / {result.max_score:g} (autograded)</p>"]
+    notes = [r for r in result.reasons if instructor or not r.startswith("flagged:")]
+    if result.status == FLAGGED and not instructor:
         notes.append("This submission is held for review by the instructor.")
     if notes:
         items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
@@ -119,18 +119,18 @@ def feedback_html(result: dict, *, mathjax: str = "mathjax/tex-mml-chtml.js",
     config = html.escape(str(Path(mathjax).parent / "config.js"))
     return ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
             f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
-            f"<title>Feedback: {html.escape(result['assignment'])}</title>"
+            f"<title>Feedback: {html.escape(result.assignment)}</title>"
             f"<style>{_STYLE}</style>"
             f"<script src='{config}'></script>"
             f"<script defer src='{html.escape(mathjax)}'></script></head>"
             f"<body>{''.join(body)}</body></html>\n")
 
 
-def write_feedback(result: dict, folder: Path, *, instructor: bool = False) -> Path:
+def write_feedback(result: SubmissionResult, folder: Path, *, instructor: bool = False) -> Path:
     """Write ``<folder>/<assignment>.html`` and the MathJax it loads (``<folder>/mathjax``)."""
     folder.mkdir(parents=True, exist_ok=True)
     copy_mathjax(folder / "mathjax")
     (folder / "mathjax" / "config.js").write_text(MATHJAX_CONFIG, encoding="utf-8")
-    page = folder / f"{result['assignment']}.html"
+    page = folder / f"{result.assignment}.html"
     page.write_text(feedback_html(result, instructor=instructor), encoding="utf-8")
     return page

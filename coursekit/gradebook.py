@@ -1,8 +1,9 @@
 """The single writer of a course's grades: worker results -> gradebook rows and autograded/.
 
 Workers (``coursekit.worker.grade_submission``) never touch the course; the coordinating process
-(``coursekit.batch``) hands each result dict to :meth:`Writer.write`, one at a time, and nothing
-else writes the gradebook or ``autograded/``. Per submission it writes, in this order:
+(``coursekit.batch``) hands each result (a ``coursekit.result.SubmissionResult``) to
+:meth:`Writer.write`, one at a time, and nothing else writes the gradebook or ``autograded/``.
+Per submission it writes, in this order:
 
 1. the gradebook rows through nbgrader's ``Gradebook`` API, in one transaction (SQLite by
    default, or the config's ``CourseDirectory.db_url``, e.g. PostgreSQL);
@@ -10,8 +11,9 @@ else writes the gradebook or ``autograded/``. Per submission it writes, in this 
    ``nbgrader generate_feedback`` reads and the formgrader shows the instructor: made inert
    first (``coursekit.sanitize.sanitize_notebook``: no output or markdown of the student's
    runs script in the instructor's browser);
-3. the record ``grading/<assignment>/<student>.json`` (the result without notebooks, plus the
-   submitted files' hash): what exports read and what a resumed batch trusts.
+3. the record ``grading/<assignment>/<student>.json`` (a ``coursekit.result.Record``: the result
+   without notebooks, plus the submitted files' hash): what exports read and what a resumed
+   batch trusts.
 
 A batch interrupted between two steps re-grades that submission; every step is an
 update-or-create, so nothing is duplicated.
@@ -25,6 +27,7 @@ import os
 import warnings
 from pathlib import Path
 
+from coursekit.result import FLAGGED, Record, SubmissionResult
 from coursekit.sanitize import parse_timestamp, sanitize_notebook_text
 
 RECORDS = "grading"
@@ -56,34 +59,41 @@ def record_path(course: Path, assignment: str, student: str) -> Path:
     return Path(course) / RECORDS / assignment / f"{student}.json"
 
 
-def read_record(course: Path, assignment: str, student: str) -> dict | None:
+def read_record(course: Path, assignment: str, student: str) -> Record | None:
+    """The record of the last grading of this submission, or ``None``; a record that does not
+    read as one raises ``ValueError`` naming its file and the field."""
     path = record_path(course, assignment, student)
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return Record.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
 
 
 def is_done(course: Path, assignment: str, student: str) -> bool:
     """Graded (or flagged) earlier from exactly the files submitted now."""
     record = read_record(course, assignment, student)
-    return (record is not None and record.get("status") in ("graded", "flagged")
-            and record.get("submission_sha256") == submission_hash(course, assignment, student))
+    return (record is not None and record.result.is_scored
+            and record.submission_sha256 == submission_hash(course, assignment, student))
 
 
-def _write_rows(gb, result: dict) -> None:
+def _write_rows(gb, result: SubmissionResult) -> None:
     from nbgrader.utils import parse_utc
 
-    a, s = result["assignment"], result["student"]
+    a, s = result.assignment, result.student
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's autoflush
         gb.update_or_create_student(s)
-        extra = {"timestamp": parse_utc(result["timestamp"])} if result.get("timestamp") else {}
+        extra = {"timestamp": parse_utc(result.timestamp)} if result.timestamp else {}
         submission = gb.update_or_create_submission(a, s, **extra)
-        for cell in result["cells"]:
-            grade = gb.find_grade(cell["grade_id"], cell["notebook"], a, s)
-            grade.auto_score = cell["auto_score"]
+        for cell in result.cells:
+            grade = gb.find_grade(cell.grade_id, cell.notebook, a, s)
+            grade.auto_score = cell.auto_score
             grade.needs_manual_grade = (grade.manual_score is not None
                                         or grade.auto_score is None)
         for notebook in submission.notebooks:
-            notebook.flagged = result["status"] == "flagged"
+            notebook.flagged = result.status == FLAGGED
         gb.db.commit()
 
 
@@ -110,15 +120,15 @@ class Writer:
     def __exit__(self, *exc) -> None:
         self.gradebook.close()
 
-    def write(self, result: dict) -> None:
+    def write(self, result: SubmissionResult) -> None:
         """Write one worker result into the course (see the module docstring); a failed result
         writes only its record (no gradebook rows, no invented zeros). A write that fails is
         rolled back, so the next one starts clean."""
         course = self.course
-        a, s = result["assignment"], result["student"]
-        if result["status"] in ("graded", "flagged"):
+        a, s = result.assignment, result.student
+        if result.is_scored:
             notebooks = {name: sanitize_notebook_text(text)
-                         for name, text in result["autograded"].items()}
+                         for name, text in result.autograded.items()}
             try:
                 _write_rows(self.gradebook, result)
             except Exception:
@@ -132,6 +142,5 @@ class Writer:
                     if stamp.is_file() else None)
             if when:
                 _atomic_write(folder / "timestamp.txt", when)
-        record = {k: v for k, v in result.items() if k != "autograded"}
-        record["submission_sha256"] = submission_hash(course, a, s)
-        _atomic_write(record_path(course, a, s), json.dumps(record, indent=1))
+        record = Record(result, submission_hash(course, a, s))
+        _atomic_write(record_path(course, a, s), json.dumps(record.to_json(), indent=1))

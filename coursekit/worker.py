@@ -33,7 +33,7 @@ from traitlets.config import Config
 from coursekit import judge
 from coursekit import sandbox as sb
 from coursekit.cells import is_test, nbmeta
-from coursekit.nbgrader_cli import (
+from coursekit.nbgrader_run import (
     autograde_in_process,
     environ,
     load_config,

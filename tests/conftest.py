@@ -18,9 +18,15 @@ from pathlib import Path
 import pytest
 from classroom import plain_grades, released_class  # noqa: F401 (session fixtures)
 
-from coursekit.nbgrader_cli import bin_dir, venv_env
+from coursekit.nbgrader_run import bin_dir, venv_env
 
 REPO = Path(__file__).resolve().parents[1]
+#: Fixtures that build the book or grade a class through nbgrader and kernels (minutes): a test
+#: that uses one, directly or through another fixture, is ``slow``, so the fast lane
+#: (``make check``: ``-m "not slow and not kernel and not browser"``) never builds or grades.
+SLOW_FIXTURES = frozenset({"book_build", "built_book", "released_class", "plain_grades",
+                           "graded", "batch", "batch_run", "dask_cluster", "postgres_url",
+                           "sandbox"})
 #: The whole book must build well within this (seven chapters of under 60 s each, plus Sphinx).
 BOOK_BUILD_LIMIT_S = 1800
 
@@ -77,6 +83,14 @@ def sandbox() -> None:
         if os.environ.get("VGCOURSE_REQUIRE_SANDBOX"):
             pytest.fail(f"the sandbox is required here (VGCOURSE_REQUIRE_SANDBOX) but: {why}")
         pytest.skip(f"SKIPPED: the grading sandbox is not available on this machine: {why}")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Mark ``slow`` every test that uses a fixture of :data:`SLOW_FIXTURES` (the marker then
+    follows the fixture, not a list of test names)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -3,7 +3,7 @@
 For one assignment it copies ``exercises/nbgrader_config.py`` (only the looping cell of the
 infinite-loop case gets a short timeout) and the assignment's source folder into a temporary
 course, runs ``nbgrader generate_assignment`` once, writes every test submission (the cases of
-``coursekit.submissions.CASES`` and each mutant of the assignment's bank) into
+``coursekit.testing.CASES`` and each mutant of the assignment's bank) into
 ``submitted/<student>/<assignment>/``, grades them with plain ``nbgrader autograde`` and reads
 the per-cell scores from the gradebook. The class is split into :data:`SHARDS` copies of the
 released course (same config, release and gradebook, a share of the submissions each), graded by
@@ -27,15 +27,19 @@ from typing import Any
 
 import nbformat
 
-from coursekit.assignments import (
+from coursekit.assignments import Assignment, discover_assignments
+from coursekit.cells import grade_id, is_test, points, read_notebook
+from coursekit.nbgrader_run import run_nbgrader
+from coursekit.testing import (
     FIXTURE_MUTANT_ROOT,
     FIXTURE_SOURCE_ROOT,
-    Assignment,
-    discover_assignments,
+    build_submissions,
+    gradebook_scores,
+    load_mutants,
+    make_course,
+    mutant_bank_problems,
+    write_submission,
 )
-from coursekit.cells import grade_id, is_test, points, read_notebook
-from coursekit.nbgrader_cli import make_course, read_scores, run_nbgrader, write_submission
-from coursekit.submissions import build_submissions, load_mutants, mutant_bank_problems
 
 #: Concurrent ``nbgrader autograde`` processes per assignment (``VGCOURSE_TEST_SHARDS``, default
 #: the CPU count).
@@ -141,7 +145,7 @@ def autograde_in_shards(course: Path, assignment: str, students: list[str], root
         runs = list(pool.map(lambda copy: run_nbgrader(args, copy), copies))
     scores: dict[str, dict] = {}
     for copy in copies:
-        scores.update(read_scores(copy, assignment))
+        scores.update(gradebook_scores(f"sqlite:///{copy / 'gradebook.db'}", assignment))
         if (copy / "autograded").is_dir():
             shutil.copytree(copy / "autograded", course / "autograded", dirs_exist_ok=True)
     run = subprocess.CompletedProcess(

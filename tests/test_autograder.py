@@ -32,9 +32,8 @@ from coursekit.cells import (
     is_answer,
     is_test,
     read_notebook,
-    release_leaks,
 )
-from coursekit.submissions import (
+from coursekit.testing import (
     BLANK,
     DELETED_ALL,
     DELETED_ONE,
@@ -47,6 +46,7 @@ from coursekit.submissions import (
     SOURCE,
     load_mutants,
     mutant_bank_problems,
+    release_leaks,
 )
 
 ASSIGNMENTS = assignments_under_test()

@@ -30,8 +30,8 @@ import pytest
 from coursekit import backends
 from coursekit import sandbox as sb
 from coursekit.cells import grade_id, read_notebook
-from coursekit.nbgrader_cli import run_nbgrader
-from coursekit.submissions import solved
+from coursekit.nbgrader_run import run_nbgrader
+from coursekit.testing import solved
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "course" / "source" / "fixture_ps"
@@ -163,7 +163,7 @@ DRIVER = textwrap.dedent("""\
     if __name__ == "__main__":
         results = grade_class(Path(sys.argv[1]), jobs=2, grade=grade, out=io.StringIO(),
                               progress=False)
-        Path(sys.argv[2]).write_text(json.dumps({r["student"]: r for r in results}))
+        Path(sys.argv[2]).write_text(json.dumps({r.student: r.to_json() for r in results}))
     """)
 
 

@@ -1,7 +1,7 @@
 """The instructor guide's grading figures are the recorded benchmark's.
 
 ``book/instructors.md`` quotes ``benchmarks/results/bench_grading.json`` (50 submissions),
-``bench_grading_16.json`` (the class of 16 that issue 14's target names) and
+``bench_grading_16.json`` (a class of 16, the size the grading-time target names) and
 ``bench_sandbox.json`` (one submission in and out of the sandbox). A re-run of the
 benchmark that changes a figure fails here until the page says the new figure.
 """

@@ -36,6 +36,8 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "benchmarks" / "results" / "screenshots"
+#: When this module was imported: a screenshot older than this is from an earlier session.
+SESSION_START = time.time()
 REQUIRE = os.environ.get("VGCOURSE_REQUIRE_BROWSER", "") == "1"
 #: The theme's layout at a common laptop width (the sidebar and the article both visible).
 WINDOW = (1366, 900)
@@ -392,8 +394,15 @@ def test_every_page_is_visited(built_book: Path):
 
 
 def test_every_page_has_a_screenshot(browser, capsys):
-    """Runs after the page tests: each page's screenshot is there; says where they are."""
+    """Runs after the page tests: each page's screenshot was written by this session (the
+    folder is kept between runs, so an older file proves nothing) and is a PNG; says where
+    they are."""
     missing = [p for p in PAGES if not (SCREENSHOTS / f"{p}.png").is_file()]
     assert not missing, f"no screenshot of {missing} in {SCREENSHOTS}"
+    stale = [p for p in PAGES if (SCREENSHOTS / f"{p}.png").stat().st_mtime < SESSION_START]
+    assert not stale, f"screenshots of {stale} were not written by this test session"
+    not_png = [p for p in PAGES
+               if (SCREENSHOTS / f"{p}.png").read_bytes()[:8] != b"\x89PNG\r\n\x1a\n"]
+    assert not not_png, f"screenshots of {not_png} are not PNG files"
     with capsys.disabled():
         print(f"\nbrowser test: {len(PAGES)} page screenshots in {SCREENSHOTS}")

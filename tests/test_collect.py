@@ -17,10 +17,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from classroom import COURSE_CONFIG
 
 from coursekit import collect
+from coursekit.assignments import COURSE_CONFIG
 
+pytestmark = pytest.mark.kernel  # each test runs the real `nbgrader zip_collect`
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps1_sigmoid_decay"
 

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
-from coursekit.assignments import discover_assignments, find_assignment, misnamed_folders
+from coursekit.assignments import discover_assignments
 from coursekit.commands import invalid_submissions
-from coursekit.nbgrader_cli import nbgrader_env, venv_env
+from coursekit.nbgrader_run import nbgrader_env, venv_env
+from coursekit.testing import find_assignment, misnamed_folders
 
 
 def _notebook(path):
@@ -68,6 +70,7 @@ def _cli(*args):
                           text=True, timeout=120)
 
 
+@pytest.mark.kernel  # three runs of the command line, each a fresh Python importing nbgrader
 def test_the_cli_refuses_an_empty_course(tmp_path):
     (tmp_path / "source").mkdir()
     done = _cli("release", "--course", str(tmp_path))

@@ -16,12 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-from classroom import (
-    copy_course,
-    gradebook_scores,
-)
+from classroom import ASSIGNMENT, copy_course
 
 from coursekit import batch
+from coursekit.testing import gradebook_scores
 
 pytestmark = pytest.mark.slow
 DASK = Path(sys.executable).parent / "dask"
@@ -69,6 +67,6 @@ def test_dask_scheduler_and_two_workers_grade_like_nbgrader(dask_cluster, releas
     course = copy_course(released_class[0], tmp_path)
     out = io.StringIO()
     results = batch.grade_class(course, scheduler=dask_cluster, out=out, progress=False)
-    assert sorted(r["student"] for r in results) == sorted(released_class[1])
-    assert gradebook_scores(f"sqlite:///{course / 'gradebook.db'}") == plain_grades[0]
+    assert sorted(r.student for r in results) == sorted(released_class[1])
+    assert gradebook_scores(f"sqlite:///{course / 'gradebook.db'}", ASSIGNMENT) == plain_grades[0]
     assert f"{len(released_class[1])} graded now" in out.getvalue()

@@ -76,6 +76,37 @@ def test_check_close_tolerances():
         check_close(1.001, 1.0, "x")
 
 
+# The documented tolerance: |actual - expected| <= atol + rtol * |expected|, with the defaults
+# rtol=1e-6, atol=1e-8: for an expected 1.0 the allowed difference is 1.01e-6.
+@pytest.mark.parametrize("expected", [1.0, -1.0, 250.0])
+def test_check_close_default_tolerance_at_its_boundary(expected):
+    allowed = 1e-8 + 1e-6 * abs(expected)
+    check_close(expected + 0.97 * allowed, expected, "x")
+    check_close(expected - 0.97 * allowed, expected, "x")
+    with pytest.raises(AssertionError, match="^x: 1 of 1 entries differ"):
+        check_close(expected + 1.03 * allowed, expected, "x")
+    with pytest.raises(AssertionError, match="^x: 1 of 1 entries differ"):
+        check_close(expected - 1.03 * allowed, expected, "x")
+
+
+def test_check_close_tolerance_is_relative_to_the_expected_value_not_the_received():
+    # expected 1.0, rtol 0.6, atol 0: at most 0.6 away. Relative to the received 2.0 (1.2)
+    # the first would pass; relative to the received 0.45 (0.27) the second would fail.
+    with pytest.raises(AssertionError, match="^x: 1 of 1 entries differ"):
+        check_close(2.0, 1.0, "x", rtol=0.6, atol=0.0)
+    check_close(0.45, 1.0, "x", rtol=0.6, atol=0.0)
+    # arrays: each entry against its own expected value
+    with pytest.raises(AssertionError, match=r"the first at index \(1,\)"):
+        check_close(np.array([1.5, 3.0]), np.array([1.0, 1.0]), "v", rtol=0.6, atol=0.0)
+    check_close(np.array([1.5, 1.55]), np.array([1.0, 1.0]), "v", rtol=0.6, atol=0.0)
+
+
+def test_check_close_atol_alone_is_absolute():
+    check_close(0.0 + 0.97e-3, 0.0, "x", rtol=0.0, atol=1e-3)
+    with pytest.raises(AssertionError, match="^x: 1 of 1 entries differ"):
+        check_close(0.0 + 1.03e-3, 0.0, "x", rtol=0.0, atol=1e-3)
+
+
 def test_check_equal():
     check_equal(7, 7, "n")
     check_equal(np.array([1, 2]), [1, 2], "labels")

@@ -42,9 +42,9 @@ import pytest
 from coursekit import sandbox as sb
 from coursekit import worker
 from coursekit.assignments import discover_assignments
-from coursekit.cells import grade_id, is_test, read_notebook, secret_lines
-from coursekit.nbgrader_cli import make_course, run_nbgrader, write_submission
-from coursekit.submissions import solved
+from coursekit.cells import grade_id, is_test, read_notebook
+from coursekit.nbgrader_run import run_nbgrader
+from coursekit.testing import make_course, secret_lines, solved, write_submission
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps1_sigmoid_decay"
@@ -78,7 +78,7 @@ def grade_batch(course: Path) -> dict:
     from coursekit.batch import grade_class
 
     results = grade_class(course, jobs=2, grade=_grade, out=io.StringIO(), progress=False)
-    return {r["student"]: r for r in results}
+    return {r.student: r.to_json() for r in results}
 
 
 def _tree_hash(root: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
@@ -380,6 +380,7 @@ def test_a_copied_test_cell_and_a_stripped_locked_cell_are_graded(batch):
 @pytest.mark.slow
 def test_feedback_shows_outcomes_never_hidden_tests_and_renders_math_offline(batch, tmp_path):
     from coursekit import feedback
+    from coursekit.result import SubmissionResult
 
     assignment = next(a for a in discover_assignments() if a.name == ASSIGNMENT)
     source = read_notebook(assignment.notebook)
@@ -387,7 +388,8 @@ def test_feedback_shows_outcomes_never_hidden_tests_and_renders_math_offline(bat
               for line in secret_lines(source).get(grade_id(cell), set())}
     assert hidden, "the assignment has hidden tests to keep out of the feedback"
     for student in (HONEST, BLANK, "resources"):
-        page = feedback.write_feedback(batch["results"][student], tmp_path / student)
+        page = feedback.write_feedback(SubmissionResult.from_json(batch["results"][student]),
+                                       tmp_path / student)
         text = page.read_text()
         leaked = sorted(line for line in hidden if line in text)
         assert leaked == [], (student, leaked)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from graders import assignments_under_test
 
-from coursekit.assignments import REPO, SOURCE_ROOT, misnamed_folders
+from coursekit.assignments import REPO, SOURCE_ROOT
 from coursekit.cells import (
     HIDDEN_MARKERS,
     SOLUTION_MARKERS,
@@ -29,6 +29,7 @@ from coursekit.cells import (
     is_written,
     nbmeta,
 )
+from coursekit.testing import misnamed_folders
 
 BOOK = REPO / "book"
 CHAPTERS = sorted(

@@ -93,28 +93,71 @@ def test_plot_activation_histograms_one_per_hidden_layer():
         assert torch.equal(v, state[k])
 
 
-def test_plot_decision_boundary_regions_match_predictions():
+def _drawn_regions(monkeypatch, ax) -> list[dict]:
+    """Record what ``ax.contourf`` is asked to fill (the region grid and its levels)."""
+    calls = []
+    original = ax.contourf
+
+    def contourf(gx, gy, z, *args, **kwargs):
+        calls.append({"gx": np.asarray(gx), "gy": np.asarray(gy), "z": np.asarray(z), **kwargs})
+        return original(gx, gy, z, *args, **kwargs)
+
+    monkeypatch.setattr(ax, "contourf", contourf)
+    return calls
+
+
+def _grid(X: torch.Tensor, resolution: int, margin: float = 0.25):
+    """The plot's grid, written out: ``resolution`` points per axis over the data +- margin."""
+    x = X.double().numpy()
+    xs = np.linspace(x[:, 0].min() - margin, x[:, 0].max() + margin, resolution)
+    ys = np.linspace(x[:, 1].min() - margin, x[:, 1].max() + margin, resolution)
+    return np.meshgrid(xs, ys)
+
+
+def test_plot_decision_boundary_regions_match_predictions(monkeypatch):
     X, y = make_spiral(n_per_class=20, seed=0)
     net = mlp([2, 16, 3], "relu", seed=0)
+    train(net, X, y, steps=200, lr=0.05, optimizer="adam", seed=0)  # so every class has a region
     net.train()
-    ax = plot_decision_boundary(net, X, y, resolution=30)
+    _, ax = plt.subplots()
+    drawn = _drawn_regions(monkeypatch, ax)
+    assert plot_decision_boundary(net, X, y, ax=ax, resolution=30) is ax
     assert net.training  # mode restored
     assert ax.get_xlabel() == "$x_1$" and ax.get_ylabel() == "$x_2$"
     lo, hi = ax.get_xlim()
     assert lo == pytest.approx(float(X[:, 0].min()) - 0.25, rel=1e-5)
     assert hi == pytest.approx(float(X[:, 0].max()) + 0.25, rel=1e-5)
+    # the regions are the model's own class at every grid point (its argmax, in eval mode)
+    gx, gy = _grid(X, 30)
+    net.eval()
+    with torch.no_grad():
+        logits = net(torch.tensor(np.c_[gx.ravel(), gy.ravel()], dtype=torch.float32))
+    want = logits.argmax(dim=1).numpy().reshape(gx.shape)
+    assert len(drawn) == 1
+    np.testing.assert_allclose(drawn[0]["gx"], gx)
+    np.testing.assert_allclose(drawn[0]["gy"], gy)
+    np.testing.assert_array_equal(drawn[0]["z"], want)
+    assert len(np.unique(want)) == 3  # every class has a region, so a swap would show
+    # class k fills the band (k - 1/2, k + 1/2)
+    np.testing.assert_array_equal(drawn[0]["levels"], [-0.5, 0.5, 1.5, 2.5])
     with pytest.raises(ValueError, match=r"X must have 2 columns .* \(5, 3\)"):
         plot_decision_boundary(net, torch.zeros(5, 3), torch.zeros(5, dtype=torch.long))
     with pytest.raises(ValueError, match=r"y must be an integer tensor of shape \(60,\)"):
         plot_decision_boundary(net, X, y.float())
 
 
-def test_plot_decision_boundary_binary_logit():
+def test_plot_decision_boundary_binary_logit(monkeypatch):
+    """One logit: class 1 where the logit is positive (here, right of x1 = 0)."""
     X = torch.tensor([[-1.0, 0.0], [1.0, 0.0]])
     y = torch.tensor([0, 1])
     net = torch.nn.Sequential(torch.nn.Linear(2, 1))
     with torch.no_grad():
         net[0].weight.copy_(torch.tensor([[1.0, 0.0]]))
         net[0].bias.zero_()
-    ax = plot_decision_boundary(net, X, y, resolution=10)
+    _, ax = plt.subplots()
+    drawn = _drawn_regions(monkeypatch, ax)
+    plot_decision_boundary(net, X, y, ax=ax, resolution=10)
     assert len(ax.collections) >= 2  # filled regions + scattered points
+    gx, _ = _grid(X, 10)
+    np.testing.assert_array_equal(drawn[0]["z"], (gx > 0).astype(int))
+    np.testing.assert_array_equal(drawn[0]["levels"], [-0.5, 0.5, 1.5])

@@ -23,11 +23,11 @@ import pytest
 from classroom import (
     ASSIGNMENT,
     copy_course,
-    gradebook_scores,
 )
 
 from coursekit import batch
-from coursekit.nbgrader_cli import run_nbgrader as nbgrader
+from coursekit.nbgrader_run import run_nbgrader as nbgrader
+from coursekit.testing import gradebook_scores
 
 pytestmark = pytest.mark.slow
 UNPRIVILEGED = "nobody"
@@ -95,6 +95,6 @@ def test_batch_grades_into_postgresql(postgres_url, released_class, plain_grades
     released = nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
     assert released.returncode == 0, released.stdout + released.stderr
     results = batch.grade_class(course, jobs=2, out=io.StringIO(), progress=False)
-    assert sorted(r["student"] for r in results) == sorted(released_class[1])
+    assert sorted(r.student for r in results) == sorted(released_class[1])
     assert not (course / "gradebook.db").exists()  # nothing fell back to SQLite
-    assert gradebook_scores(postgres_url) == plain_grades[0]
+    assert gradebook_scores(postgres_url, ASSIGNMENT) == plain_grades[0]

@@ -198,7 +198,7 @@ def test_no_published_file_contains_solutions_or_hidden_tests(published: dict[Pa
 
 #: How the course's five source documents were named before they had bibliography entries
 #: ("seed 000" ... "seed 004"): words a reader never sees a file for, which collide with random
-#: seeds. Chapters and exercises cite them by name (issue 15).
+#: seeds. Chapters and exercises cite them by name.
 SOURCE_NUMBER = re.compile(r"\bseeds?\s+0\d\d\b", re.IGNORECASE)
 
 

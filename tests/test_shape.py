@@ -4,7 +4,9 @@
   :data:`MAX_CODE_LINES` lines of code (its docstring, blank lines and comment-only lines are
   not counted; nested functions count towards the function that holds them too);
 * nothing outside ``tests/`` does ``sys.path.insert`` (the packages are installed), and nothing
-  outside ``tests/`` imports from ``tests/``.
+  outside ``tests/`` imports from ``tests/``;
+* the test-and-benchmark harness, ``coursekit.testing``, is imported by no module of the grader
+  or the book (only ``tests/`` and ``benchmarks/`` use it).
 """
 
 from __future__ import annotations
@@ -85,3 +87,38 @@ def test_no_sys_path_insert_and_no_import_from_tests(path):
                 a.name for a in node.names]
             assert not any(n in ("graders", "conftest") or n.startswith("tests") for n in names), (
                 f"{path.relative_to(REPO)}:{node.lineno}: imports from tests/")
+
+
+#: The code that may use the harness (coursekit.testing): the harness itself and the benchmarks.
+HARNESS_USERS = ("coursekit/testing.py", "benchmarks/")
+PRODUCTION = [p for p in SOURCES
+              if not str(p.relative_to(REPO)).startswith(HARNESS_USERS)]
+
+
+def _imported_modules(tree: ast.AST, package: str) -> set[str]:
+    """Every module ``tree`` imports, relative imports resolved against ``package``."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([package, base]) if base else package
+                out.update(f"{base}.{a.name}" for a in node.names)
+            out.add(base)
+    return out
+
+
+@pytest.mark.parametrize("path", PRODUCTION, ids=[str(p.relative_to(REPO)) for p in PRODUCTION])
+def test_the_grader_and_the_book_never_import_the_test_harness(path):
+    package = ".".join(path.relative_to(REPO).parts[:-1])
+    modules = _imported_modules(ast.parse(path.read_text(encoding="utf-8")), package)
+    assert not [m for m in modules if m == "coursekit.testing"], (
+        f"{path.relative_to(REPO)} imports coursekit.testing, the test-and-benchmark harness")
+
+
+def test_the_harness_check_sees_an_import():
+    tree = ast.parse("from .testing import solved\nimport coursekit.testing\n")
+    assert "coursekit.testing" in _imported_modules(tree, "coursekit")
+

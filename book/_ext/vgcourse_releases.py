@@ -24,7 +24,7 @@ from sphinx.util import logging
 
 from coursekit.assignments import discover_assignments
 from coursekit.cells import marker_leak
-from coursekit.nbgrader_cli import load_config, venv_on_path
+from coursekit.nbgrader_run import load_config, venv_on_path
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,16 @@
-"""The submissions the autograder is tested with: broken cases and mutant banks.
+"""The test-and-benchmark harness of the grader (as ``numpy.testing`` is NumPy's).
+
+Nothing of the grader, the instructor commands or the book imports this module; ``tests/`` and
+``benchmarks/`` do. It sits in the installed package rather than under ``tests/`` because the
+benchmarks may neither import from ``tests/`` nor touch ``sys.path`` (``tests/test_shape.py``),
+and both must build classes and read scores the same way. It holds:
+
+- the course's fixture assignment and the submissions every assignment is graded with: broken
+  cases (:data:`CASES`) and mutant banks (:func:`apply_mutant`, :func:`mutant_bank_problems`);
+- the one class builder (:func:`make_course`, :func:`write_submission`) and the one score
+  reader (:func:`gradebook_scores`), independent of the worker's own reading of the gradebook;
+- the leak check on a release (:func:`secret_lines`, :func:`release_leaks`) and the rule checks
+  on an assignment folder (:func:`misnamed_folders`, :func:`find_assignment`).
 
 Every assignment is graded with the same table of cases (:data:`CASES`, student id -> how that
 submission is made from the source notebook, its release and the full solution) plus one
@@ -12,14 +24,24 @@ from __future__ import annotations
 import copy
 import importlib.util
 import re
+import shutil
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
-from .assignments import Assignment
+from .assignments import (
+    COURSE_CONFIG,
+    REPO,
+    SOURCE_ROOT,
+    Assignment,
+    candidate_folders,
+    discover_assignments,
+)
 from .cells import (
+    HIDDEN_MARKERS,
+    SOLUTION_MARKERS,
     grade_id,
     is_answer,
     is_test,
@@ -28,7 +50,16 @@ from .cells import (
     solutions,
     strip_solution_markers,
 )
-from .nbgrader_cli import LOOP_MARKER
+
+#: A small assignment of the test suite, with its own bank.
+FIXTURE_SOURCE_ROOT = REPO / "tests" / "fixtures" / "course" / "source"
+FIXTURE_MUTANT_ROOT = REPO / "tests" / "fixtures" / "mutants"
+#: Marks the looping cell of the infinite-loop case (see :func:`make_course`).
+LOOP_MARKER = "# a forgotten infinite loop"
+#: Cell timeout of that looping cell in a test course: short, so the case costs little. Every
+#: other cell keeps the course's own ``Execute.timeout`` (a loaded machine can take over 15 s
+#: to ``import torch``).
+TEST_CELL_TIMEOUT_S = 10
 
 # The student ids of the cases.
 SOURCE = "source_notebook"
@@ -229,3 +260,123 @@ def mutant_bank_problems(assignment: Assignment) -> list[str]:
         if n < 2:
             problems.append(f"answer cell {answer!r} has {n} mutant(s); at least 2 are required")
     return sorted(set(problems), key=problems.index)
+
+
+# ---------------------------------------------------------------------------------------------
+# The class builder and the score reader
+# ---------------------------------------------------------------------------------------------
+def _loop_timeout_config(loop_timeout_s: int) -> str:
+    return (
+        "\n# Test course: the infinite-loop case's cell times out quickly.\n"
+        "_course_timeout = c.Execute.timeout\n"
+        f"c.Execute.timeout_func = lambda cell: ({int(loop_timeout_s)} if {LOOP_MARKER!r} "
+        "in cell.get('source', '') else _course_timeout)\n"
+    )
+
+
+def make_course(root: Path, assignment: Assignment, *,
+                loop_timeout_s: int | None = TEST_CELL_TIMEOUT_S,
+                config: Path = COURSE_CONFIG) -> Path:
+    """A temporary course in ``root/course``: the course's nbgrader_config.py and a copy of the
+    assignment's source folder. With ``loop_timeout_s``, the cell of the infinite-loop case
+    (and only it) times out after that many seconds (``Execute.timeout_func``); the others keep
+    ``Execute.timeout``."""
+    course = root / "course"
+    (course / "source").mkdir(parents=True)
+    text = config.read_text()
+    if loop_timeout_s is not None:
+        text += _loop_timeout_config(loop_timeout_s)
+    (course / "nbgrader_config.py").write_text(text)
+    shutil.copytree(assignment.source_dir, course / "source" / assignment.name,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return course
+
+
+def write_submission(course: Path, student: str, assignment: str, notebook_name: str,
+                     content: nbformat.NotebookNode | str, data_from: Path | None = None) -> None:
+    """``submitted/<student>/<assignment>/<notebook_name>`` (a notebook, or raw file text),
+    with the data files of ``data_from`` beside it."""
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True)
+    if data_from is not None:  # data files the notebook needs sit beside it
+        for f in data_from.iterdir():
+            if f.is_file() and f.suffix != ".ipynb":
+                shutil.copy2(f, folder / f.name)
+    path = folder / notebook_name
+    if isinstance(content, str):
+        path.write_text(content)
+    else:
+        nbformat.write(content, str(path))
+
+
+def gradebook_scores(url: str, assignment: str) -> dict[str, dict[str, tuple]]:
+    """student -> {grade_id: (auto_score, max_score)} of every submission of ``assignment`` in
+    the gradebook at ``url``, read through nbgrader's own ``Gradebook`` API."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url) as gb:
+        return {sub.student.id: {g.name: (g.auto_score, float(g.max_score))
+                                 for nb in sub.notebooks for g in nb.grades}
+                for sub in gb.assignment_submissions(assignment)}
+
+
+# ---------------------------------------------------------------------------------------------
+# The leak check and the assignment-folder rules
+# ---------------------------------------------------------------------------------------------
+def _hidden_and_shown(source: str) -> tuple[list[str], list[str]]:
+    """(lines inside a solution or hidden-test block, lines outside both), stripped."""
+    hidden, shown, depth = [], [], 0
+    for raw in source.splitlines():
+        line = raw.strip()
+        if line in (SOLUTION_MARKERS[0], HIDDEN_MARKERS[0]):
+            depth += 1
+        elif line in (SOLUTION_MARKERS[1], HIDDEN_MARKERS[1]):
+            depth = max(depth - 1, 0)
+        elif line:
+            (hidden if depth else shown).append(line)
+    return hidden, shown
+
+
+def secret_lines(source_nb: nbformat.NotebookNode) -> dict[str, set[str]]:
+    """Per grade_id, the lines of solutions, hidden tests and model answers that the student is
+    shown nowhere else in the source notebook (so no release line may equal one of them).
+
+    A line that also stands outside every hidden block (a visible test's ``)``, a ``with
+    torch.no_grad():`` the student sees anyway) is public, not secret.
+    """
+    public: set[str] = set()
+    secret: dict[str, set[str]] = {}
+    for cell in source_nb.cells:
+        if is_written(cell):
+            secret[grade_id(cell)] = {ln.strip() for ln in cell.source.splitlines() if ln.strip()}
+            continue
+        hidden, shown = _hidden_and_shown(cell.source)
+        public.update(shown)
+        if hidden:
+            secret[grade_id(cell) or f"cell {cell.get('id')}"] = set(hidden)
+    return {k: v - public for k, v in secret.items()}
+
+
+def release_leaks(source_nb: nbformat.NotebookNode, release_nb: nbformat.NotebookNode
+                  ) -> dict[str, list[str]]:
+    """Per grade_id, the secret lines (see :func:`secret_lines`) that a release line equals."""
+    shown = {ln.strip() for cell in release_nb.cells for ln in cell.source.splitlines()}
+    leaks = {gid: sorted(lines & shown) for gid, lines in secret_lines(source_nb).items()}
+    return {gid: lines for gid, lines in leaks.items() if lines}
+
+
+def misnamed_folders(source_root: Path = SOURCE_ROOT) -> list[Path]:
+    """Folders of ``source_root`` holding notebooks but not ``<folder name>.ipynb``."""
+    return [d for d in candidate_folders(source_root)
+            if any(d.glob("*.ipynb")) and not (d / f"{d.name}.ipynb").is_file()]
+
+
+def find_assignment(name: str, source_root: Path = SOURCE_ROOT) -> Assignment:
+    """The assignment called ``name``; ValueError naming the known ones otherwise."""
+    found = {a.name: a for a in discover_assignments(source_root)}
+    if name not in found:
+        raise ValueError(
+            f"assignment must be one of {sorted(found)} (folders of {source_root} holding "
+            f"<name>.ipynb), received {name!r}"
+        )
+    return found[name]

@@ -1,35 +1,26 @@
-"""How nbgrader is run: its environment, its configuration, and a course folder's files.
+"""How nbgrader is run: its environment, its configuration, and the scores it wrote.
 
 nbgrader runs the ``alembic`` command from ``PATH`` when it opens a gradebook; ``alembic``
 lives beside this Python (``.venv/bin``), which is not on ``PATH`` when the venv is not
-activated. Every nbgrader call of the project goes through :func:`run_nbgrader` (a
-subprocess) or, in-process, inside :func:`venv_on_path` (:func:`autograde_in_process`, what a
-grading worker runs for each submission without paying nbgrader's start-up again).
+activated. This module is the one place that puts it there: every nbgrader call of the project
+goes through :func:`run_nbgrader` (a subprocess, :func:`venv_env`) or, in-process, inside
+:func:`venv_on_path` (:func:`autograde_in_process`, what a grading worker runs for each
+submission without paying nbgrader's start-up again); a whole grading process calls
+:func:`use_venv_bin`. (The command line is ``coursekit.commands``.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
-
-from .assignments import COURSE_CONFIG, Assignment
-
 #: Wall-clock limit of one nbgrader command run by the tests and benchmarks.
 NBGRADER_CALL_LIMIT_S = 1200
-#: Marks the looping cell of the infinite-loop case (see :func:`make_course`).
-LOOP_MARKER = "# a forgotten infinite loop"
-#: Cell timeout of that looping cell in a test course: short, so the case costs little. Every
-#: other cell keeps the course's own ``Execute.timeout`` (a loaded machine can take over 15 s
-#: to ``import torch``).
-TEST_CELL_TIMEOUT_S = 10
 
 
 def bin_dir() -> Path:
@@ -48,6 +39,16 @@ def nbgrader_env() -> dict[str, str]:
     """:func:`venv_env` with a fixed hash seed (grading the same notebook twice gives the same
     scores)."""
     return venv_env(PYTHONHASHSEED="0")
+
+
+def use_venv_bin() -> None:
+    """For a whole grading process (a batch's coordinator or worker): the venv's bin first on
+    PATH from now on, and Jupyter's platform folders (:func:`venv_env` does the same for one
+    subprocess, :func:`venv_on_path` for one block)."""
+    bindir = str(bin_dir())
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
+        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
 
 @contextlib.contextmanager
@@ -117,50 +118,6 @@ def load_config(course: Path):
     if (course / "nbgrader_config.py").is_file():
         config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config())
     return config
-
-
-def _loop_timeout_config(loop_timeout_s: int) -> str:
-    return (
-        "\n# Test course: the infinite-loop case's cell times out quickly.\n"
-        "_course_timeout = c.Execute.timeout\n"
-        f"c.Execute.timeout_func = lambda cell: ({int(loop_timeout_s)} if {LOOP_MARKER!r} "
-        "in cell.get('source', '') else _course_timeout)\n"
-    )
-
-
-def make_course(root: Path, assignment: Assignment, *,
-                loop_timeout_s: int | None = TEST_CELL_TIMEOUT_S,
-                config: Path = COURSE_CONFIG) -> Path:
-    """A temporary course in ``root/course``: the course's nbgrader_config.py and a copy of the
-    assignment's source folder. With ``loop_timeout_s``, the cell of the infinite-loop case
-    (and only it) times out after that many seconds (``Execute.timeout_func``); the others keep
-    ``Execute.timeout``."""
-    course = root / "course"
-    (course / "source").mkdir(parents=True)
-    text = config.read_text()
-    if loop_timeout_s is not None:
-        text += _loop_timeout_config(loop_timeout_s)
-    (course / "nbgrader_config.py").write_text(text)
-    shutil.copytree(assignment.source_dir, course / "source" / assignment.name,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    return course
-
-
-def write_submission(course: Path, student: str, assignment: str, notebook_name: str,
-                     content: nbformat.NotebookNode | str, data_from: Path | None = None) -> None:
-    """``submitted/<student>/<assignment>/<notebook_name>`` (a notebook, or raw file text),
-    with the data files of ``data_from`` beside it."""
-    folder = course / "submitted" / student / assignment
-    folder.mkdir(parents=True)
-    if data_from is not None:  # data files the notebook needs sit beside it
-        for f in data_from.iterdir():
-            if f.is_file() and f.suffix != ".ipynb":
-                shutil.copy2(f, folder / f.name)
-    path = folder / notebook_name
-    if isinstance(content, str):
-        path.write_text(content)
-    else:
-        nbformat.write(content, str(path))
 
 
 def read_scores(course: Path, assignment: str, student: str | None = None
