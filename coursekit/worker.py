@@ -31,6 +31,7 @@ import nbformat
 from traitlets.config import Config
 
 from coursekit import judge
+from coursekit import result as res
 from coursekit import sandbox as sb
 from coursekit.cells import is_test, nbmeta
 from coursekit.nbgrader_run import (
@@ -250,13 +251,13 @@ def _cells(source_nb, graded_nb, grades: dict) -> list[dict]:
             continue
         gid = m["grade_id"]
         auto, maximum = grades.get(gid, (None, float(m.get("points", 0))))
-        kind = "manual" if cell.cell_type == "markdown" else "autograded"
-        if kind == "autograded" and auto is None:
+        kind = res.MANUAL if cell.cell_type == "markdown" else res.AUTOGRADED
+        if kind == res.AUTOGRADED and auto is None:
             auto = 0.0
         out.append({"notebook": stem, "grade_id": gid, "kind": kind,
                     # nbgrader's own: an unchanged written answer scores 0, a changed one
                     # waits for the instructor (None)
-                    "auto_score": auto if kind == "manual" else float(auto),
+                    "auto_score": auto if kind == res.MANUAL else float(auto),
                     "max_score": float(maximum),
                     "message": _message(by_id[gid]) if gid in by_id else ""})
     return out
@@ -356,10 +357,7 @@ def grade_submission(course: Path, assignment: str, student: str, *,
     if not isinstance(limits, sb.Limits):
         raise TypeError(f"limits: expected coursekit.sandbox.Limits, received {limits!r}")
     course = Path(course)
-    result = {"student": student, "assignment": assignment, "status": "failed", "reasons": [],
-              "score": 0.0, "max_score": 0.0, "needs_manual_grading": False, "cells": [],
-              "autograded": {}, "timestamp": _timestamp(course, assignment, student),
-              "seconds": 0.0}
+    result = res.new(assignment, student, _timestamp(course, assignment, student)).to_json()
     ok, why = sb.sandbox_available() if sandbox else (True, "")
     if not ok:
         result["reasons"].append(f"not graded: the sandbox is not available ({why})")
@@ -369,7 +367,7 @@ def grade_submission(course: Path, assignment: str, student: str, *,
         expected = record_expected(course, assignment, sandbox=sandbox, limits=limits)
         _grade_in(course, assignment, student, tmp, sandbox, limits, expected, result)
     except Exception as err:  # noqa: BLE001 (reported in the result; the batch goes on)
-        result["status"] = "failed"
+        result["status"] = res.FAILED
         result["reasons"].append(f"could not grade: {type(err).__name__}: {err}"[:1000])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -430,12 +428,12 @@ def _collect(private: Path, assignment: str, student: str, name: str, source_nb,
         result["reasons"].append("nbgrader could not grade the notebook: "
                                  + log.strip()[-1500:])
         return
-    result["status"] = "graded"
+    result["status"] = res.GRADED
     result["cells"] = _cells(source_nb, graded, grades)
     for cell in result["cells"]:
         cell["notebook"] = stem
     result["autograded"] = {name: graded_path.read_text(encoding="utf-8")}
-    result["needs_manual_grading"] = any(c["kind"] == "manual" for c in result["cells"])
+    result["needs_manual_grading"] = any(c["kind"] == res.MANUAL for c in result["cells"])
 
 
 def _judge(result: dict, events: list[dict], oom: bool, killed: int,
@@ -452,7 +450,7 @@ def _judge(result: dict, events: list[dict], oom: bool, killed: int,
     if killed:
         reasons.append(f"{killed} process(es) of the submission were still running at the end "
                        "and were killed")
-    auto = [c for c in result["cells"] if c["kind"] == "autograded"]
+    auto = [c for c in result["cells"] if c["kind"] == res.AUTOGRADED]
     result["score"] = float(sum(c["auto_score"] for c in auto))
     result["max_score"] = float(sum(c["max_score"] for c in auto))
 
@@ -472,4 +470,4 @@ def _finish(result: dict, t0: float, limits: sb.Limits) -> dict:
                                  "were dropped from the graded notebook")
         if len(json.dumps(result)) > limits.result_bytes:
             result["autograded"] = {}
-    return json.loads(json.dumps(result))
+    return res.SubmissionResult.from_json(json.loads(json.dumps(result))).to_json()
