@@ -62,13 +62,15 @@ MUTANTS = [
         "name": "stream_prenorm_multiplies",
         "cell": "stream_variance",
         "fails": ["test_stream_variance"],
-        "replace": [("return float(var0 + n_branches * v)", "return float(var0 * (1 + v) ** n_branches)")],
+        "replace": [("return float(var0 + n_branches * v)",
+                     "return float(var0 * (1 + v) ** n_branches)")],
     },
     {
         "name": "stream_scales_variance_by_sqrt",
         "cell": "stream_variance",
         "fails": ["test_stream_variance"],
-        "replace": [("branch_var / n_branches if scaled", "branch_var / n_branches ** 0.5 if scaled")],
+        "replace": [("branch_var / n_branches if scaled",
+                     "branch_var / n_branches ** 0.5 if scaled")],
     },
     # ------------------------------------------------------------ predictions
     {
@@ -114,13 +116,15 @@ MUTANTS = [
         "name": "scaler_keeps_counting_after_overflow",
         "cell": "update_loss_scale",
         "fails": ["test_update_loss_scale"],
-        "replace": [("return scale * backoff_factor, 0", "return scale * backoff_factor, growth_tracker")],
+        "replace": [("return scale * backoff_factor, 0",
+                     "return scale * backoff_factor, growth_tracker")],
     },
     {
         "name": "scaler_grows_one_step_late",
         "cell": "update_loss_scale",
         "fails": ["test_update_loss_scale"],
-        "replace": [("if growth_tracker == growth_interval:", "if growth_tracker == growth_interval - 1:")],
+        "replace": [("if growth_tracker == growth_interval:",
+                     "if growth_tracker == growth_interval - 1:")],
     },
     {
         "name": "scaler_backs_off_by_growth_factor",
@@ -146,6 +150,7 @@ MUTANTS = [
         "name": "lost_counts_only_positive_overflow",
         "cell": "lost_fraction",
         "fails": ["test_lost_fraction"],
-        "replace": [("float(torch.isinf(cast).double().mean())", "float((cast == float('inf')).double().mean())")],
+        "replace": [("float(torch.isinf(cast).double().mean())",
+                     "float((cast == float('inf')).double().mean())")],
     },
 ]
