@@ -31,3 +31,12 @@ def test_a_broken_claim_names_the_sentence_and_its_figures():
 def test_the_statement_must_be_a_sentence(statement):
     with pytest.raises(TypeError, match="statement must be a non-empty str"):
         claim(statement, True)
+
+
+def test_a_callable_condition_is_evaluated_on_the_named_figures():
+    seen = []
+    claim("the variance stays within 2x of 1", lambda f: seen.append(f.worst) or f.worst < 2.0,
+          worst=1.5)
+    assert seen == [1.5]
+    with pytest.raises(ClaimError, match=r"worst=2\.5"):
+        claim("the variance stays within 2x of 1", lambda f: f.worst < 2.0, worst=2.5)

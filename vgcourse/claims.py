@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 __all__ = ["ClaimError", "claim"]
@@ -62,6 +63,8 @@ numbers do not support it (acc=0.51)
     """
     if not isinstance(statement, str) or not statement.strip():
         raise TypeError(f"statement must be a non-empty str, got {statement!r}")
+    if callable(holds):
+        holds = holds(types.SimpleNamespace(**figures))
     if not bool(holds):
         shown = ", ".join(f"{k}={_show(v)}" for k, v in figures.items())
         raise ClaimError(
