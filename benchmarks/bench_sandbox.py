@@ -1,7 +1,7 @@
 """What the sandbox costs: one ps1 submission graded in it and outside it, in turns, in one run.
 
 ``coursekit.worker.grade_submission`` grades the same full-marks ps1_sigmoid_decay submission
-``--repeats`` times with ``sandbox=True`` (bubblewrap, the cgroup, the integrity probes) and as
+``--repeats`` times with ``sandbox=True`` (bubblewrap and the back-end's limits) and as
 many times with ``sandbox=False`` (nbgrader's own kernel, the instructor's rights), alternating,
 in one process after one unmeasured warm-up of each, so both see the same machine and the same
 warm nbgrader. For each: the median and range of wall-clock seconds and the whole machine's

@@ -21,8 +21,12 @@ cannot lose or duplicate a score.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
+import resource
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -55,13 +59,57 @@ def find_tasks(course: Path) -> list[Task]:
                   if d.is_dir() and d.name in known)
 
 
+#: The most memory (``RLIMIT_DATA``) a grading worker process may take: whatever a submission
+#: hands back, the trusted side stays under it (the sandbox caps the kernel separately).
+TRUSTED_MEMORY_BYTES = 3 * 1024**3
+
+
 def default_grade(course: str, assignment: str, student: str, sandbox: bool = True) -> dict:
-    """The task run on a worker (a module-level function, so processes and Dask can ship it)."""
-    from coursekit.worker import grade_submission
+    """The task run on a worker (a module-level function, so processes and Dask can ship it).
+
+    The worker process caps its own memory (:data:`TRUSTED_MEMORY_BYTES`) and arms a watchdog:
+    past the submission's wall clock plus nbgrader's overhead it ends itself (SIGKILL; bwrap's
+    ``--die-with-parent`` takes the sandbox along), and the pool retries, then reports it.
+    """
+    from coursekit.sandbox import Limits
+    from coursekit.worker import NBGRADER_OVERHEAD_S, grade_submission
 
     use_venv_bin()
+    cap_memory(TRUSTED_MEMORY_BYTES)
+    watchdog = threading.Timer(Limits().wall_s + NBGRADER_OVERHEAD_S, os.kill,
+                               (os.getpid(), signal.SIGKILL))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        return grade_submission(Path(course), assignment, student, sandbox=sandbox)
+    finally:
+        watchdog.cancel()
 
-    return grade_submission(Path(course), assignment, student, sandbox=sandbox)
+
+def cap_memory(limit: int) -> None:
+    """Lower this process's ``RLIMIT_DATA`` to ``limit`` bytes (never raise it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft == resource.RLIM_INFINITY or soft > limit:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
+def record_references(course: Path, tasks: list[Task], sandbox: bool,
+                      out) -> dict[str, str]:
+    """Run the reference run of every assignment among ``tasks`` whose expected values are
+    missing or stale (:func:`coursekit.worker.record_expected`); assignment -> why it failed."""
+    from coursekit.worker import record_expected
+
+    failed = {}
+    for name in sorted({t.assignment for t in tasks}):
+        try:
+            record_expected(course, name, sandbox=sandbox)
+        except Exception as err:  # noqa: BLE001 (reported; that assignment is not graded)
+            failed[name] = f"{type(err).__name__}: {err}"[:2000]
+            print(f"{name}: the reference run failed, its submissions are not graded:\n"
+                  f"{failed[name]}", file=out)
+    return failed
 
 
 def use_venv_bin() -> None:
@@ -220,13 +268,19 @@ def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None 
                                 if gradebook.is_done(course, t.assignment, t.student)]
     todo = [t for t in tasks if t not in set(skipped)]
     start, results, written, write_s = time.perf_counter(), [], set(), 0.0
+    broken = record_references(course, todo, sandbox, out)
+    unjudged = [t for t in todo if t.assignment in broken]
+    todo = [t for t in todo if t.assignment not in broken]
     with gradebook.Writer(course) as writer, tqdm(
             total=len(todo), unit="submission", file=sys.stderr, disable=not progress,
             dynamic_ncols=True) as bar:
         source = (iter(()) if not todo
                   else dask_results(course, todo, scheduler, jobs, grade, sandbox) if scheduler
                   else local_results(course, todo, jobs, grade, sandbox))
-        for task, result in source:
+        refused = ((t, failed_result(t, "not graded: the reference run of the instructor's "
+                                        f"solution failed: {broken[t.assignment]}"[:1000]))
+                   for t in unjudged)
+        for task, result in itertools.chain(refused, source):
             if task in written:  # a result delivered twice is written once
                 continue
             began = time.perf_counter()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from .assignments import COURSE, discover_assignments
@@ -39,16 +40,30 @@ def invalid_submissions(course: Path) -> list[str]:
 
 
 def release(course: Path = COURSE) -> int:
-    """``nbgrader generate_assignment NAME --force`` for every assignment; stops at a failure."""
+    """``nbgrader generate_assignment NAME --force`` for every assignment, then the reference
+    run of its solution (the expected values the grader judges by, kept in ``expected/``, never
+    in ``release/``); stops at a failure. The reference run (the instructor's own code) is
+    sandboxed where the sandbox runs, unless ``SANDBOX=off``."""
+    from coursekit.judge import ReferenceRunError
+    from coursekit.sandbox import sandbox_available
+    from coursekit.worker import record_expected
+
     names = _assignments(course)
     if not names:
         print(f"No assignment in {course / 'source'}/")
         return 1
+    sandbox = os.environ.get("SANDBOX", "") != "off" and sandbox_available()[0]
     for name in names:
         if _nbgrader(course, "generate_assignment", name, "--force") != 0:
             return 1
+        try:
+            record_expected(course, name, sandbox=sandbox)
+        except ReferenceRunError as err:
+            print(f"{name}: {err}")
+            return 1
     print(f"Student versions: {course / 'release'}/<assignment>/ "
-          f"(assignments recorded in {course / 'gradebook.db'})")
+          f"(assignments recorded in {course / 'gradebook.db'}; expected values of the tests "
+          f"in {course / 'expected'}/)")
     return 0
 
 

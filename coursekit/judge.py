@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vgcourse.grading import compare, decode_value
-
 from coursekit.cells import grade_id, is_test
+from vgcourse.grading import compare, decode_value
 
 REFERENCE_MARKERS = ("### BEGIN REFERENCE", "### END REFERENCE")
 #: Functions of ``vgcourse.grading`` whose ``expected=`` argument the grader removes.
@@ -281,5 +280,6 @@ def judge_cell(expected: list[Observation], received: list[Observation],
         if why is not None:
             return f"{want.name}: {why}"
     if len(received) > len(expected):
-        return f"the test cell observed {len(received) - len(expected)} value(s) more than expected."
+        extra = len(received) - len(expected)
+        return f"the test cell observed {extra} value(s) more than expected."
     return None

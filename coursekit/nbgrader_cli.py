@@ -89,16 +89,18 @@ def environ(**values: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def autograde_in_process(course: Path, assignment: str, student: str,
+def autograde_in_process(course: Path, assignment: str, student: str, extra=None,
                          **env: str) -> tuple[bool, str]:
     """``nbgrader autograde ASSIGNMENT --student STUDENT --create --force`` in this process,
-    with the course's ``nbgrader_config.py`` (and nothing of the user's Jupyter config): nbgrader's
-    own ``NbGraderAPI.autograde``. ``env`` is set meanwhile. Returns (success, nbgrader's log and
-    traceback)."""
+    with the course's ``nbgrader_config.py`` (and nothing of the user's Jupyter config) and the
+    traitlets Config ``extra`` laid over it: nbgrader's own ``NbGraderAPI.autograde``. ``env``
+    is set meanwhile. Returns (success, nbgrader's log and traceback)."""
     from nbgrader.apps import NbGraderAPI
 
     config = load_config(Path(course))
     config.CourseDirectory.root = str(course)
+    if extra is not None:
+        config.merge(extra)
     with venv_on_path(), environ(JUPYTER_PLATFORM_DIRS="1", **env), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's autoflush
         api = NbGraderAPI(config=config)

@@ -1,43 +1,53 @@
-"""The sandbox every submission's notebook kernel runs in (issue 13).
+"""The sandbox every submission's notebook kernel runs in.
 
 A submission's kernel is started by :class:`SandboxKernelManager` (a jupyter_client
 ``AsyncKernelManager``; nbgrader's ``Execute`` preprocessor uses it through
 ``c.Execute.kernel_manager_class``) as::
 
-    sh (joins the submission's cgroups) -> setpriv (uid/gid 65534, no new privileges, no
-    capabilities) -> bwrap (new user, mount, pid, net, ipc, uts and cgroup namespaces,
-    --die-with-parent) -> python -m ipykernel_launcher
+    sh (joins the submission's cgroup) -> bwrap (new mount, pid, net, ipc, uts and cgroup
+    namespaces, --die-with-parent) -> setpriv (uid/gid 65534, no new privileges, no
+    capabilities) -> python -m ipykernel_launcher
+
+on the cgroup back-ends (root), or, on the ``userns`` back-end (an ordinary user)::
+
+    prlimit (memory, file size, CPU seconds, processes) -> bwrap (a new user namespace too,
+    uid 65534 inside, no capabilities) -> python -m ipykernel_launcher
+
+(:mod:`coursekit.backends` says what each back-end bounds.)
 
 Inside, the kernel sees the Python environment and the grader's ``vgcourse/`` read-only, a
 private work folder (``/home/student``, holding only the instructor's data files, never files a
 student shipped beside the notebook), a private ``/tmp`` and the folder of its ZeroMQ ``ipc``
 sockets (a new network namespace has only its own loopback, so TCP to the grader is impossible).
-Memory (no swap) and the number of processes are capped by cgroup v1 controllers, and the whole
-cgroup is killed when the submission is done, so no process outlives it.
+As root that folder is a tmpfs of :data:`IPC_TMPFS_BYTES` mounted by the grader, so the kernel
+can write nowhere on the host's disks; and every socket of the grader's client refuses a message
+over ``Limits.message_bytes`` before reading it (ZeroMQ's ``MAXMSGSIZE``), so no output the kernel
+sends can grow the grader's memory past that.
+Memory and processes are capped by the back-end, and when the submission is done every one of
+its processes is killed (the cgroup, or the pid namespace), so no process outlives it.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import zmq
+import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
+
+from coursekit import backends
+from vgcourse.grading import MODE_ENV
 
 BWRAP = "/usr/bin/bwrap"
 SETPRIV = "/usr/bin/setpriv"
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-#: The parent cgroup of every submission's cgroup, in each v1 controller used.
-CGROUP_PARENT = "coursekit"
-CONTROLLERS = ("memory", "pids")
+PRLIMIT = "/usr/bin/prlimit"
 #: The unprivileged user the kernel runs as (``nobody``).
 SANDBOX_UID = 65534
 #: Where the kernel works inside the sandbox (its cwd and HOME).
@@ -45,6 +55,8 @@ SANDBOX_HOME = "/home/student"
 #: Environment variable naming the JSON file that tells the kernel manager its sandbox.
 CONFIG_ENV = "COURSEKIT_SANDBOX"
 GIB = 1024**3
+#: Size of the tmpfs that holds the kernel's ZeroMQ sockets (all it may write on the host side).
+IPC_TMPFS_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class Limits:
     cell_output_bytes: int = 256 * 1024  # text kept of one cell's outputs
     notebook_output_bytes: int = 2 * 1024 * 1024  # text kept of all outputs together
     result_bytes: int = 8 * 1024 * 1024  # the JSON result of a submission
+    message_bytes: int = 32 * 1024 * 1024  # one message part from the kernel, refused unread
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -66,101 +79,46 @@ class Limits:
                 )
 
 
-_AVAILABLE: tuple[bool, str] | None = None
+_CHOSEN: dict[str, tuple[backends.Backend | None, str]] = {}
+
+
+def backend() -> backends.Backend:
+    """The back-end this process grades with (``$SANDBOX`` or the first usable one); raises
+    :class:`coursekit.backends.NoBackend` when none can run."""
+    chosen, why = _choice()
+    if chosen is None:
+        raise backends.NoBackend(why)
+    return chosen
+
+
+def _choice() -> tuple[backends.Backend | None, str]:
+    key = os.environ.get(backends.CHOICE_ENV, "")
+    if key not in _CHOSEN:
+        try:
+            chosen, others = backends.choose(_bwrap_check)
+            _CHOSEN[key] = chosen, backends.describe(chosen, others)
+        except (backends.NoBackend, ValueError) as err:
+            _CHOSEN[key] = None, str(err)
+    return _CHOSEN[key]
 
 
 def sandbox_available() -> tuple[bool, str]:
-    """(True, '') when this machine can run the sandbox, else (False, why not)."""
-    global _AVAILABLE
-    if _AVAILABLE is None:
-        _AVAILABLE = _probe()
-    return _AVAILABLE
+    """(True, what the back-end enforces) when this machine can sandbox a submission, else
+    (False, why not: each back-end's reason)."""
+    chosen, text = _choice()
+    return chosen is not None, text
 
 
-def _probe() -> tuple[bool, str]:
+def _bwrap_check(as_root: bool) -> str | None:
     if not sys.platform.startswith("linux"):
-        return False, f"the sandbox needs Linux, this is {sys.platform}"
-    for tool, package in ((BWRAP, "bubblewrap"), (SETPRIV, "util-linux")):
+        return f"the sandbox needs Linux, this is {sys.platform}"
+    tools = ((BWRAP, "bubblewrap"), (SETPRIV, "util-linux")) if as_root else (
+        (BWRAP, "bubblewrap"), (PRLIMIT, "util-linux"))
+    for tool, package in tools:
         if not os.access(tool, os.X_OK):
-            return False, f"{tool} is missing (install the Debian package {package})"
-    if os.geteuid() != 0:
-        return False, "the sandbox writes cgroup v1 limits and must run as root"
-    for controller in CONTROLLERS:
-        if not os.access(CGROUP_ROOT / controller, os.W_OK):
-            return False, f"no writable cgroup v1 controller at {CGROUP_ROOT / controller}"
-    if not (CGROUP_ROOT / "memory" / "memory.memsw.limit_in_bytes").exists():
-        return False, "the memory cgroup has no swap accounting (memory.memsw.*)"
-    cmd = [BWRAP, *_base_bwrap_args(), "--", SETPRIV, *_setpriv_args(), "/bin/true"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if run.returncode != 0:
-        return False, f"bubblewrap cannot start a sandbox here: {run.stderr.strip()[:300]}"
-    return True, ""
-
-
-# ---------------------------------------------------------------------------------------------
-# cgroups
-# ---------------------------------------------------------------------------------------------
-class Cgroup:
-    """One submission's cgroup in the v1 memory and pids controllers."""
-
-    def __init__(self, limits: Limits, name: str | None = None) -> None:
-        self.name = name or f"sub-{uuid.uuid4().hex[:12]}"
-        self.paths = [CGROUP_ROOT / c / CGROUP_PARENT / self.name for c in CONTROLLERS]
-        for path in self.paths:
-            path.mkdir(parents=True, exist_ok=True)
-        memory, pids = self.paths
-        limit = str(int(limits.memory_bytes))
-        (memory / "memory.limit_in_bytes").write_text(limit)
-        (memory / "memory.memsw.limit_in_bytes").write_text(limit)  # RAM + swap = RAM
-        (memory / "memory.swappiness").write_text("0")
-        (pids / "pids.max").write_text(str(int(limits.pids)))
-
-    def procs(self) -> list[int]:
-        pids: set[int] = set()
-        for path in self.paths:
-            try:
-                pids.update(int(p) for p in (path / "cgroup.procs").read_text().split())
-            except FileNotFoundError:
-                pass
-        return sorted(pids)
-
-    def oom_killed(self) -> bool:
-        """Whether the memory limit was reached and the kernel's OOM killer killed a process
-        (``oom_kill`` of ``memory.oom_control``; ``failcnt`` stays 0 here when swap is 0)."""
-        memory = self.paths[0]
-        try:
-            fields = dict(line.split() for line in
-                          (memory / "memory.oom_control").read_text().splitlines())
-            if int(fields.get("oom_kill", 0)) > 0:
-                return True
-            return int((memory / "memory.failcnt").read_text()) > 0
-        except (FileNotFoundError, ValueError):
-            return False
-
-    def destroy(self) -> int:
-        """SIGKILL every process left in the cgroup, remove it; the number of processes killed."""
-        killed: set[int] = set()
-        for _ in range(200):
-            left = self.procs()
-            if not left:
-                break
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    killed.add(pid)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.05)
-        for path in self.paths:  # empty once the killed processes have been reaped
-            for _ in range(600):
-                try:
-                    path.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
-        return len(killed)
+            return f"{tool} is missing (install the Debian package {package})"
+    inner = [SETPRIV, *_setpriv_args(), "/bin/true"] if as_root else ["/bin/true"]
+    return backends.run_checked([BWRAP, *_base_bwrap_args(as_root), "--", *inner])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,11 +129,15 @@ def _setpriv_args() -> list[str]:
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 
-def _base_bwrap_args() -> list[str]:
-    """The system part of the sandbox's filesystem, all read-only, and every namespace but the
-    user one (bwrap runs as root; the kernel's user is dropped by setpriv inside)."""
+def _base_bwrap_args(as_root: bool = True) -> list[str]:
+    """The system part of the sandbox's filesystem, all read-only, and the namespaces. As root
+    every namespace but the user one (the kernel's user is dropped by setpriv inside); as an
+    ordinary user a new user namespace too, uid 65534 inside, every capability dropped."""
     args = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup", "--die-with-parent", "--hostname", "sandbox"]
+            "--unshare-cgroup-try", "--die-with-parent", "--hostname", "sandbox"]
+    if not as_root:
+        args += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+                 "--cap-drop", "ALL", "--new-session"]
     for folder in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
         if os.path.islink(folder):
             args += ["--symlink", os.readlink(folder), folder]
@@ -199,14 +161,17 @@ def python_mounts() -> list[Path]:
     return sorted(folders)
 
 
-def sandbox_command(work: Path, ipc: Path, cgroup: str, command: list[str]) -> list[str]:
+def sandbox_command(work: Path, ipc: Path, config: SandboxConfig,
+                    command: list[str]) -> list[str]:
     """The command line that runs ``command`` in a submission's sandbox.
 
-    A shell moves itself into the submission's cgroups; bwrap (still root, so that it can bind
-    folders below root-only ones: the interpreter lives in /root/.pyenv here) builds the
-    namespaces and the file view; inside, setpriv drops to the unprivileged user with no
-    capabilities and no new privileges before the kernel starts. ``work`` holds the
-    instructor's data files, each bound read-only into the kernel's private (tmpfs) home.
+    Cgroup back-ends: a shell moves itself into the submission's cgroup; bwrap (still root, so
+    that it can bind folders below root-only ones, such as an interpreter under /root) builds
+    the namespaces and the file view; inside, setpriv drops to the unprivileged user with no
+    capabilities and no new privileges before the kernel starts. ``userns``: prlimit sets the
+    resource limits, and bwrap, run by the grader's own user, adds a user namespace. ``work``
+    holds the instructor's data files, each bound read-only into the kernel's private (tmpfs)
+    home; ``config.observe`` is what ``vgcourse.grading.observe`` does there.
     """
     import vgcourse
 
@@ -220,21 +185,20 @@ def sandbox_command(work: Path, ipc: Path, cgroup: str, command: list[str]) -> l
     dests = {Path(binds[i + 2]) for i in range(0, len(binds), 3)}
     parents = sorted({a for d in dests for a in d.parents if str(a) not in ("/", SANDBOX_HOME)})
     dirs = [arg for d in parents for arg in ("--perms", "0755", "--dir", str(d))]
-    joins = " && ".join(
-        f"echo $$ > {CGROUP_ROOT / c / CGROUP_PARENT / cgroup / 'cgroup.procs'}"
-        for c in CONTROLLERS
-    )
+    chosen = backends.BACKENDS[config.backend]
     env = {"HOME": SANDBOX_HOME, "PATH": f"{Path(sys.prefix).resolve() / 'bin'}:/usr/bin:/bin",
            "PYTHONPATH": str(package_root), "PYTHONDONTWRITEBYTECODE": "1",
            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "LANG": "C.UTF-8",
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-           "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0"}
+           "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0", MODE_ENV: config.observe}
     setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
-    bwrap = [BWRAP, *_base_bwrap_args(), "--tmpfs", SANDBOX_HOME, *dirs, *binds,
+    bwrap = [BWRAP, *_base_bwrap_args(chosen.as_root), "--tmpfs", SANDBOX_HOME, *dirs, *binds,
              "--chmod", "0777", SANDBOX_HOME, "--chdir", SANDBOX_HOME, "--clearenv", *setenv,
              "--"]
-    return ["/bin/sh", "-c", f'{joins} && exec "$@"', "coursekit-sandbox", *bwrap, SETPRIV,
-            *_setpriv_args(), *command]
+    if not chosen.as_root:
+        return [PRLIMIT, *chosen.rlimits(config.limits()), "--", *bwrap, *command]
+    return ["/bin/sh", "-c", f'{config.join} && exec "$@"', "coursekit-sandbox", *bwrap,
+            SETPRIV, *_setpriv_args(), *command]
 
 
 @dataclass(frozen=True)
@@ -244,7 +208,13 @@ class SandboxConfig:
 
     work: str  # host folder bound as the kernel's /home/student
     ipc: str  # host folder of the ZeroMQ ipc sockets and the connection file
-    cgroup: str  # name of the submission's cgroup (created by the grader)
+    backend: str  # the name of the back-end (coursekit.backends.BACKENDS)
+    join: str  # shell commands that join the submission's cgroup ('' without one)
+    observe: str = "record"  # $VGCOURSE_OBSERVE in the kernel
+    limit_values: dict | None = None  # the submission's Limits, as a dict
+
+    def limits(self) -> Limits:
+        return Limits(**(self.limit_values or {}))
 
     def write(self, path: Path) -> Path:
         path.write_text(json.dumps(asdict(self)))
@@ -258,27 +228,60 @@ class SandboxConfig:
         return cls(**json.loads(Path(name).read_text()))
 
 
-def prepare_dirs(root: Path) -> tuple[Path, Path]:
+def prepare_dirs(root: Path, as_root: bool = True) -> tuple[Path, Path]:
     """(work, ipc) folders under ``root``: the instructor's data files for the kernel (read
-    only to it) and the folder of its sockets (owned by the sandbox's user)."""
+    only to it) and the folder of its sockets: as root a tmpfs of :data:`IPC_TMPFS_BYTES` owned
+    by the kernel's user on the host (uid 65534 for the cgroup back-ends, the grader's own in a
+    user namespace; :func:`release_dirs` unmounts it), else an ordinary folder."""
     work, ipc = root / "work", root / "ipc"
     work.mkdir(parents=True, exist_ok=True)
     ipc.mkdir(parents=True, exist_ok=True)
-    os.chown(ipc, SANDBOX_UID, SANDBOX_UID)
+    if os.geteuid() != 0:
+        return work, ipc
+    owner = SANDBOX_UID if as_root else os.geteuid()
+    options = f"size={IPC_TMPFS_BYTES},nr_inodes=64,mode=0755,uid={owner},gid={owner}"
+    run = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "coursekit-ipc", str(ipc)],
+                         capture_output=True, text=True, timeout=30)
+    if run.returncode != 0:
+        raise RuntimeError(f"could not mount the sandbox's socket folder: {run.stderr.strip()}")
     return work, ipc
 
 
-def kernel_pids(cgroup: str) -> list[int]:
-    """Host pids of the ipykernel processes in a submission's cgroup."""
+def release_dirs(root: Path) -> None:
+    """Unmount the socket folder of :func:`prepare_dirs` (if mounted)."""
+    ipc = root / "ipc"
+    if os.path.ismount(ipc):
+        subprocess.run(["umount", "-l", str(ipc)], capture_output=True, timeout=30)
+
+
+_CLIENT_CONTEXTS: dict[int, zmq.asyncio.Context] = {}
+
+
+def client_context(message_bytes: int) -> zmq.asyncio.Context:
+    """The ZeroMQ context of the grader's kernel clients (one per process and limit): its
+    sockets disconnect a peer that sends a message part over ``message_bytes``, unread."""
+    if message_bytes not in _CLIENT_CONTEXTS:
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, int(message_bytes))
+        _CLIENT_CONTEXTS[message_bytes] = context
+    return _CLIENT_CONTEXTS[message_bytes]
+
+
+def kernel_pids(connection_file: str) -> list[int]:
+    """Host pids of the ipykernel process started with ``connection_file`` (one submission's:
+    the file lies in its own socket folder)."""
     found = []
-    procs = CGROUP_ROOT / "pids" / CGROUP_PARENT / cgroup / "cgroup.procs"
-    for pid in procs.read_text().split() if procs.exists() else []:
+    wanted = connection_file.encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"ipykernel_launcher" in cmdline and not cmdline[0].endswith(b"bwrap"):
-            found.append(int(pid))
+        if (b"-m" in cmdline and b"ipykernel_launcher" in cmdline and wanted in cmdline
+                and not cmdline[0].endswith((b"bwrap", b"prlimit", b"sh"))):
+            found.append(int(proc.name))
     return found
 
 
@@ -304,8 +307,13 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
-        return sandbox_command(Path(self.sandbox.work), Path(self.sandbox.ipc),
-                               self.sandbox.cgroup, cmd)
+        return sandbox_command(Path(self.sandbox.work), Path(self.sandbox.ipc), self.sandbox,
+                               cmd)
+
+    def client(self, **kwargs):
+        """A client whose sockets refuse an oversized message before reading it."""
+        kwargs.setdefault("context", client_context(self.sandbox.limits().message_bytes))
+        return super().client(**kwargs)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         """The kernel's own stdout and stderr (its start-up banner, whatever the submission
@@ -316,7 +324,7 @@ class SandboxKernelManager(AsyncKernelManager):
     async def interrupt_kernel(self) -> None:
         """SIGINT to the kernel process only. jupyter_client would signal the launcher's process
         group, which holds bwrap, and bwrap dies of SIGINT, taking the sandbox with it."""
-        for pid in kernel_pids(self.sandbox.cgroup):
+        for pid in kernel_pids(self.connection_file):
             try:
                 os.kill(pid, signal.SIGINT)
             except ProcessLookupError:
@@ -327,139 +335,13 @@ class SandboxKernelManager(AsyncKernelManager):
         os.chmod(self.connection_file, 0o444)  # the kernel (uid 65534) must read it
 
 
-# ---------------------------------------------------------------------------------------------
-# nbgrader's execution, guarded: a wall clock per submission, output bytes, a dead kernel
-# ---------------------------------------------------------------------------------------------
-from nbclient.exceptions import DeadKernelError  # noqa: E402
-from nbformat.notebooknode import NotebookNode  # noqa: E402
-from nbgrader.preprocessors import Execute  # noqa: E402
-from traitlets import Float, Integer, Unicode  # noqa: E402
-
-STOPPED = "SubmissionStopped"
-
-
-class GuardedExecute(Execute):
-    """nbgrader's ``Execute`` with the limits of :class:`Limits` that a cell timeout does not give.
-
-    - The whole submission gets ``wall_s`` seconds: each cell's timeout is at most what is left.
-    - Text kept of one cell's outputs, and of all of them, is capped in bytes (``LimitOutput``
-      counts lines, and a 50 MB single line is one line).
-    - When the kernel dies (memory limit, segfault, ``os.kill``) or the clock runs out, every
-      cell not run yet gets a ``SubmissionStopped`` error output naming why, so it scores zero,
-      and the cells that completed keep their grades.
-    What happened is written as JSON lines to ``report`` for the trusted grader.
-    """
-
-    wall_s = Float(600.0).tag(config=True)
-    cell_output_bytes = Integer(256 * 1024).tag(config=True)
-    notebook_output_bytes = Integer(2 * 1024 * 1024).tag(config=True)
-    report = Unicode("").tag(config=True)
-    probe = Unicode("").tag(config=True)  # code run before each test cell (coursekit.tamper)
-
-    def preprocess(self, nb, resources=None, km=None):
-        self._deadline = time.monotonic() + self.wall_s
-        self._stopped = ""
-        self._bytes: dict[int, int] = {}
-        self._truncated: set[int] = set()
-        self._probed = False
-        return super().preprocess(nb, resources, km)
-
-    def _event(self, **event) -> None:
-        if self.report:
-            with open(self.report, "a", encoding="utf-8") as f:
-                f.write(json.dumps(event) + "\n")
-
-    def _get_timeout(self, cell):
-        timeout = super()._get_timeout(cell)
-        left = max(1, math.ceil(self._deadline - time.monotonic()))
-        return left if timeout is None else min(timeout, left)
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
-        if not self._stopped and time.monotonic() >= self._deadline:
-            self._stop(f"the submission ran past its wall clock of {self.wall_s:g} s")
-        if self._stopped:
-            cell.outputs = [self._stopped_output()]
-            return cell, resources
-        meta = cell.metadata.get("nbgrader", {})
-        if self.probe and (not self._probed or meta.get("grade")):
-            self._probed = True
-            self._run_probe(index, meta.get("grade_id"))
-        try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
-            self._stop(f"the kernel died while running {label}")
-            cell.outputs.append(self._stopped_output())
-        if not self._stopped and time.monotonic() >= self._deadline - 1.0:  # cut at the clock
-            self._stop(f"the submission ran past its wall clock of {self.wall_s:g} s")
-        return cell, resources
-
-    def _run_probe(self, index: int, grade_id: str | None) -> None:
-        """Run the integrity probe; its JSON result goes to the report (judged outside)."""
-        try:
-            reply = self.kc_execute_silently(self.probe)
-        except Exception as err:  # noqa: BLE001 (a probe that cannot run is a finding)
-            self._event(kind="probe", cell=index, grade_id=grade_id, result=None,
-                        error=repr(err)[:300])
-            return
-        self._event(kind="probe", cell=index, grade_id=grade_id, result=reply)
-
-    def kc_execute_silently(self, code: str) -> object:
-        """Execute ``code`` without output or history; the value of ``_coursekit_probe``."""
-        msg_id = self.kc.execute(code, silent=True, store_history=False,
-                                 user_expressions={"r": "_coursekit_probe"})
-        reply = self.wait_for_reply(msg_id)
-        content = (reply or {}).get("content", {})
-        value = content.get("user_expressions", {}).get("r", {})
-        return value.get("data", {}).get("text/plain", value.get("evalue"))[:100_000]
-
-    def _stop(self, why: str) -> None:
-        self._stopped = why
-        self._event(kind="stopped", reason=why)
-
-    def _stopped_output(self) -> NotebookNode:
-        return NotebookNode(output_type="error", ename=STOPPED, evalue=self._stopped,
-                            traceback=[f"{STOPPED}: {self._stopped}"])
-
-    def output(self, outs, msg, display_id, cell_index):
-        """Keep outputs up to the byte caps. Errors and stderr are never dropped, only cut
-        short: nbgrader scores a test cell by them, so dropping one could turn a fail into a
-        pass."""
-        content = msg.get("content", {})
-        size = len(json.dumps(content))
-        used = self._bytes.get(cell_index, 0)
-        self._bytes[cell_index] = used + size
-        total = sum(self._bytes.values())
-        if used + size <= self.cell_output_bytes and total <= self.notebook_output_bytes:
-            return super().output(outs, msg, display_id, cell_index)
-        limit = self.cell_output_bytes if used + size > self.cell_output_bytes else (
-            self.notebook_output_bytes)
-        where = "this cell" if limit == self.cell_output_bytes else "the notebook"
-        note = f"[output truncated: more than {limit} bytes of output in {where}]"
-        if msg["msg_type"] == "error":
-            content["evalue"] = str(content.get("evalue", ""))[:1000]
-            content["traceback"] = [str(t)[:1000] for t in content.get("traceback", [])[-20:]]
-            return super().output(outs, msg, display_id, cell_index)
-        stream = content.get("name") if msg["msg_type"] == "stream" else "stdout"
-        if stream == "stderr" and any(o.get("name") == "stderr" for o in outs):
-            return None
-        if cell_index in self._truncated and stream != "stderr":
-            return None
-        self._truncated.add(cell_index)
-        self._event(kind="output", cell=cell_index, reason=note)
-        out = NotebookNode(output_type="stream", name=stream, text=note + "\n")
-        outs.append(out)
-        return out
-
-
 def main() -> int:
-    """``python -m coursekit.sandbox``: exit 0 if submissions can be sandboxed here, else say
-    why and exit 1 (``make autograde`` refuses to grade then, unless ``SANDBOX=off``)."""
-    ok, why = sandbox_available()
-    print("sandbox: available (bubblewrap + cgroup v1 memory and pids)" if ok
-          else f"sandbox: NOT available: {why}")
+    """``python -m coursekit.sandbox``: which back-end grading would use here (``$SANDBOX``
+    names one), what it enforces and does not, and why every other one was passed over; exit 1
+    when none can isolate a submission (``make autograde`` refuses to grade then, unless
+    ``SANDBOX=off``)."""
+    ok, text = sandbox_available()
+    print(text if ok else f"sandbox: NOT available: {text}")
     return 0 if ok else 1
 
 

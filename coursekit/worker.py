@@ -1,39 +1,52 @@
-"""Grade ONE submission in a private temporary course, its kernel sandboxed (issue 13).
+"""Grade ONE submission in a private temporary course, its kernel sandboxed.
 
-:func:`grade_submission` is the contract of ``/CONTRACT.md``: it never writes under the
-instructor's course; it copies what it needs into a private course, cleans the submitted
-notebook (cells whose nbgrader metadata was removed are restored, duplicated grade_ids are
-resolved), scans the student's cells for tampering (coursekit.tamper), runs nbgrader's own
-``autograde`` for that one student, in this process (``NbGraderAPI``: a warm grading process pays
-nbgrader's start-up once, not per submission), with the kernel in the sandbox
-(coursekit.sandbox) and the limits of :class:`~coursekit.sandbox.Limits`, and returns a
-size-capped JSON-serialisable dict.
+:func:`grade_submission` never writes under the instructor's course; it copies what it needs
+into a private course, cleans the submitted notebook (cells whose nbgrader metadata was removed
+are restored, duplicated grade_ids are resolved), runs nbgrader's own ``autograde`` for that one
+student, in this process (``NbGraderAPI``: a warm grading process pays nbgrader's start-up once,
+not per submission), with the kernel in the sandbox (:mod:`coursekit.sandbox`) and the limits of
+:class:`~coursekit.sandbox.Limits`, and returns a size-capped JSON-serialisable dict.
+
+The kernel only runs the student's cells and the test cells without their references; every
+test cell is decided here, from the values it observed, against the expected values of the
+reference run of the instructor's solution (:func:`record_expected`, kept in
+``<course>/expected/``, never in ``release/``): see :mod:`coursekit.judge` and
+:mod:`coursekit.preprocessors`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import json
 import os
 import shutil
-import signal
 import tempfile
-import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
+from traitlets.config import Config
 
+from coursekit import judge
 from coursekit import sandbox as sb
-from coursekit import tamper
-from coursekit.cells import is_answer, is_test, nbmeta, strip_solution_markers
-from coursekit.nbgrader_cli import autograde_in_process, read_scores, run_nbgrader
+from coursekit.cells import is_test, nbmeta
+from coursekit.nbgrader_cli import (
+    autograde_in_process,
+    environ,
+    load_config,
+    read_scores,
+    run_nbgrader,
+)
+from coursekit.preprocessors import RESOURCES_KEY, GuardedExecute, Judge
 
 #: The most bytes of a submitted notebook the grader reads.
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 #: Seconds nbgrader may take beyond the submission's wall clock (start-up, saving grades). Past
-#: them the grading process ends itself (SIGKILL; bwrap's --die-with-parent takes the sandbox
-#: along), and the batch retries the submission once, then reports it.
+#: them the pool ends the grading process (SIGKILL; bwrap's --die-with-parent takes the sandbox
+#: along: coursekit.batch), and the batch retries the submission once, then reports it.
 NBGRADER_OVERHEAD_S = 180
 
 
@@ -96,31 +109,6 @@ def restore_cells(nb, release) -> list[str]:
     return reasons
 
 
-def student_cells(nb, release=None) -> list[tuple[str, str, int]]:
-    """(label, source, index) of every code cell the student can edit: answers and own cells.
-    A cell identical to one of the release (a pasted copy of a test cell) is the instructor's
-    code, not the student's."""
-    given = {c.source for c in (release.cells if release else []) if c.cell_type == "code"}
-    out = []
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or (cell.source in given and not is_answer(cell)):
-            continue
-        if is_answer(cell):
-            out.append((nbmeta(cell)["grade_id"], cell.source, i))
-        elif not _is_marked(cell):
-            out.append((f"cell {i}", cell.source, i))
-    return out
-
-
-def scan_rules(source_nb) -> tamper.Rules:
-    code = [c for c in source_nb.cells if c.cell_type == "code"]
-    return tamper.Rules.from_source(
-        [c.source for c in code if is_test(c)],
-        [strip_solution_markers(c.source) for c in code if is_answer(c) or not _is_marked(c)],
-        [c.source for c in code if _is_marked(c) and not is_test(c) and not is_answer(c)],
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # The private course
 # ---------------------------------------------------------------------------------------------
@@ -134,26 +122,37 @@ def _copy_files(src: Path, dest: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> N
         shutil.copyfile(path, target)
 
 
-def _config_lines(private: Path, sandbox: bool, limits: sb.Limits, report: Path) -> str:
-    """Trusted settings appended to the instructor's config in the private course."""
-    lines = [
-        "\n# ---- coursekit.worker: one submission in a private course ----",
-        f"c.CourseDirectory.root = {str(private)!r}",
-        f"c.CourseDirectory.db_url = {'sqlite:///' + str(private / 'gradebook.db')!r}",
-        "from coursekit.sandbox import GuardedExecute as _GuardedExecute",
-        "from nbgrader.preprocessors import (IgnorePattern as _IP, LimitOutput as _LO,",
-        "    SaveAutoGrades as _SAG, AssignLatePenalties as _ALP, CheckCellMetadata as _CCM)",
-        "from nbconvert.preprocessors import ClearMetadataPreprocessor as _CMP",
-        "c.Autograde.autograde_preprocessors = [_GuardedExecute, _IP, _CMP, _LO, _SAG, _ALP, _CCM]",
-        f"c.GuardedExecute.wall_s = {float(limits.wall_s)!r}",
-        f"c.GuardedExecute.cell_output_bytes = {int(limits.cell_output_bytes)}",
-        f"c.GuardedExecute.notebook_output_bytes = {int(limits.notebook_output_bytes)}",
-        f"c.GuardedExecute.report = {str(report)!r}",
-        f"c.GuardedExecute.probe = {tamper.probe_code()!r}",
-    ]
+def autograde_preprocessors() -> list:
+    """nbgrader's own autograde preprocessors, its ``Execute`` replaced by
+    :class:`~coursekit.preprocessors.GuardedExecute` followed by the
+    :class:`~coursekit.preprocessors.Judge`."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    out = []
+    for step in Autograde.class_traits()["autograde_preprocessors"].default():
+        out += [GuardedExecute, Judge] if step is Execute else [step]
+    if Judge not in out:
+        raise RuntimeError("nbgrader's autograde has no Execute step to replace")
+    return out
+
+
+def _grading_config(private: Path, sandbox: bool, limits: sb.Limits, report: Path,
+                    expected: Path) -> Config:
+    """Trusted settings laid over the instructor's config in the private course."""
+    c = Config()
+    c.CourseDirectory.root = str(private)
+    c.CourseDirectory.db_url = "sqlite:///" + str(private / "gradebook.db")
+    c.Autograde.autograde_preprocessors = autograde_preprocessors()
+    c.GuardedExecute.mode = "record"
+    c.GuardedExecute.wall_s = float(limits.wall_s)
+    c.GuardedExecute.cell_output_bytes = int(limits.cell_output_bytes)
+    c.GuardedExecute.notebook_output_bytes = int(limits.notebook_output_bytes)
+    c.GuardedExecute.report = str(report)
+    c.Judge.expected = str(expected)
     if sandbox:
-        lines.append('c.Execute.kernel_manager_class = "coursekit.sandbox.SandboxKernelManager"')
-    return "\n".join(lines) + "\n"
+        c.Execute.kernel_manager_class = "coursekit.sandbox.SandboxKernelManager"
+    return c
 
 
 def _make_private_course(course: Path, assignment: str, student: str, private: Path) -> Path:
@@ -169,9 +168,12 @@ def _make_private_course(course: Path, assignment: str, student: str, private: P
     return mine
 
 
-def _environment(config: Path | None) -> dict[str, str]:
-    """What in-process nbgrader and the sandbox's kernel manager read from the environment."""
-    env = {"PYTHONHASHSEED": "0"}
+def _environment(config: Path | None, observe: str) -> dict[str, str]:
+    """What in-process nbgrader and the kernel manager read from the environment (an
+    unsandboxed kernel inherits it: ``observe`` is its ``$VGCOURSE_OBSERVE``)."""
+    from vgcourse.grading import MODE_ENV
+
+    env = {"PYTHONHASHSEED": "0", MODE_ENV: observe}
     if config is not None:
         env[sb.CONFIG_ENV] = str(config)
     return env
@@ -256,13 +258,94 @@ def _cells(source_nb, graded_nb, grades: dict) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------
+# The kernel's run, sandboxed: shared by the reference run and the grading of a submission
+# ---------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _kernel_room(tmp: Path, data: list[Path], base: Path, sandbox: bool, limits: sb.Limits,
+                 observe: str) -> Iterator[tuple[dict[str, str], object | None]]:
+    """The environment a kernel is started with (its sandbox's configuration, or for an
+    unsandboxed kernel its ``$VGCOURSE_OBSERVE``), and what holds the submission's processes
+    (:mod:`coursekit.backends`); the sandbox is taken down (every process killed, the socket
+    folder unmounted) on the way out."""
+    if not sandbox:
+        yield _environment(None, observe), None
+        return
+    room_dir = tmp / "sandbox"
+    room = None
+    try:
+        chosen = sb.backend()
+        work, ipc = sb.prepare_dirs(room_dir, chosen.as_root)
+        sb.copy_into_work(data, base, work)
+        room = chosen.room(limits)
+        config = sb.SandboxConfig(str(work), str(ipc), chosen.name, room.join_script(), observe,
+                                  dataclasses.asdict(limits)).write(tmp / "sandbox.json")
+        yield _environment(config, observe), room
+    finally:
+        if room is not None:
+            room.destroy()
+        sb.release_dirs(room_dir)
+
+
+def _data_files(source_dir: Path) -> list[Path]:
+    return [p for p in source_dir.rglob("*") if p.is_file() and p.suffix != ".ipynb"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference run: the expected values of an assignment's tests
+# ---------------------------------------------------------------------------------------------
+def expected_path(course: Path, assignment: str) -> Path:
+    """Where the expected values of an assignment are kept: beside the gradebook, never in
+    ``release/`` (a student never sees them)."""
+    return Path(course) / "expected" / f"{assignment}.json"
+
+
+def record_expected(course: Path, assignment: str, *, sandbox: bool = True,
+                    limits: sb.Limits | None = None, force: bool = False) -> Path:
+    """Run the instructor's solution with the whole tests (references included) and keep what
+    each test cell observes as its expected values (:func:`coursekit.judge.expected_from_run`).
+    Nothing is run when the kept file was made from the same test cells, unless ``force``.
+    Raises :class:`coursekit.judge.ReferenceRunError` when the solution disagrees with a test's
+    reference."""
+    course, limits = Path(course), limits or sb.Limits()
+    source_dir = course / "source" / assignment
+    notebook = next(source_dir.glob("*.ipynb"))
+    source_nb = nbformat.read(str(notebook), as_version=4)
+    target = expected_path(course, assignment)
+    if not force and judge.read_expected(target, source_nb) is not None:
+        return target
+    tmp = Path(tempfile.mkdtemp(prefix=f"expected_{assignment}_"))
+    try:
+        with _kernel_room(tmp, _data_files(source_dir), source_dir, sandbox, limits,
+                          "reference") as (env, _), environ(**env):
+            run = GuardedExecute(config=load_config(course), mode="reference",
+                                 wall_s=float(limits.wall_s))
+            if sandbox:
+                run.kernel_manager_class = sb.SandboxKernelManager
+            nb, resources = run.preprocess(copy.deepcopy(source_nb),
+                                           {"metadata": {"path": str(source_dir)}})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    taken = resources[RESOURCES_KEY]
+    errors = {nbmeta(c)["grade_id"]: _message(c) for c in nb.cells
+              if is_test(c) and _message(c)}
+    errors.update(taken["refused"])
+    record = judge.expected_from_run(source_nb, taken["observed"], errors)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(record), encoding="utf-8")
+    partial.replace(target)
+    return target
+
+
+# ---------------------------------------------------------------------------------------------
 # grade_submission
 # ---------------------------------------------------------------------------------------------
 def grade_submission(course: Path, assignment: str, student: str, *,
                      sandbox: bool = True, limits: sb.Limits | None = None,
                      scratch: Path | None = None) -> dict:
-    """Grade one submission (see the module docstring and CONTRACT.md); never raises for a bad
-    submission: what went wrong is in ``status`` and ``reasons``."""
+    """Grade one submission (see the module docstring); never raises for a bad submission:
+    what went wrong is in ``status`` and ``reasons``. The expected values are recorded first
+    when the course has none for the assignment's current tests."""
     t0 = time.monotonic()
     limits = limits or sb.Limits()
     if not isinstance(limits, sb.Limits):
@@ -277,56 +360,43 @@ def grade_submission(course: Path, assignment: str, student: str, *,
         result["reasons"].append(f"not graded: the sandbox is not available ({why})")
         return _finish(result, t0, limits)
     tmp = Path(tempfile.mkdtemp(prefix=f"grade_{assignment}_", dir=scratch))
-    watchdog = threading.Timer(limits.wall_s + NBGRADER_OVERHEAD_S, os.kill,
-                               (os.getpid(), signal.SIGKILL))
-    watchdog.daemon = True
-    watchdog.start()
     try:
-        _grade_in(course, assignment, student, tmp, sandbox, limits, result)
+        expected = record_expected(course, assignment, sandbox=sandbox, limits=limits)
+        _grade_in(course, assignment, student, tmp, sandbox, limits, expected, result)
     except Exception as err:  # noqa: BLE001 (reported in the result; the batch goes on)
         result["status"] = "failed"
         result["reasons"].append(f"could not grade: {type(err).__name__}: {err}"[:1000])
     finally:
-        watchdog.cancel()
         shutil.rmtree(tmp, ignore_errors=True)
     return _finish(result, t0, limits)
 
 
 def _grade_in(course: Path, assignment: str, student: str, tmp: Path, sandbox: bool,
-              limits: sb.Limits, result: dict) -> None:
+              limits: sb.Limits, expected: Path, result: dict) -> None:
     private = tmp / "course"
     mine = _make_private_course(course, assignment, student, private)
     if (course / "gradebook.db").is_file():
         _copy_gradebook(course / "gradebook.db", private / "gradebook.db")
-    report, config, cgroup = tmp / "report.jsonl", None, None
+    report = tmp / "report.jsonl"
     source_dir = private / "source" / assignment
-    if sandbox:
-        work, ipc = sb.prepare_dirs(tmp / "sandbox")
-        sb.copy_into_work([p for p in source_dir.rglob("*") if p.is_file()
-                           and p.suffix != ".ipynb"], source_dir, work)
-        cgroup = sb.Cgroup(limits)
-        config = sb.SandboxConfig(str(work), str(ipc), cgroup.name).write(tmp / "sandbox.json")
-    try:
-        config_file = private / "nbgrader_config.py"
-        config_file.write_text(config_file.read_text() + _config_lines(private, sandbox, limits,
-                                                                       report))
-        name = next(source_dir.glob("*.ipynb")).name
-        source_nb = nbformat.read(str(source_dir / name), as_version=4)
-        release = _release_notebook(course, private, assignment)
-        nb = _read_submission(mine / name, result)
-        if nb is None:
-            return
-        result["reasons"] += restore_cells(nb, release)
-        cells = student_cells(nb, release)
-        findings = tamper.scan_cells([(label, src) for label, src, _ in cells],
-                                     scan_rules(source_nb))
-        nbformat.write(nb, str(mine / name))
-        _, log = autograde_in_process(private, assignment, student, **_environment(config))
-    finally:
-        oom = cgroup.oom_killed() if cgroup else False
-        killed = cgroup.destroy() if cgroup else 0
+    name = next(source_dir.glob("*.ipynb")).name
+    source_nb = nbformat.read(str(source_dir / name), as_version=4)
+    release = _release_notebook(course, private, assignment)
+    nb = _read_submission(mine / name, result)
+    if nb is None:
+        return
+    result["reasons"] += restore_cells(nb, release)
+    nbformat.write(nb, str(mine / name))
+    config = _grading_config(private, sandbox, limits, report, expected)
+    with _kernel_room(tmp, _data_files(source_dir), source_dir, sandbox, limits,
+                      "record") as (env, cgroup):
+        try:
+            _, log = autograde_in_process(private, assignment, student, config, **env)
+        finally:
+            oom = cgroup.oom_killed() if cgroup else False
+            killed = cgroup.destroy() if cgroup else 0
     _collect(private, assignment, student, name, source_nb, log, result)
-    _judge(result, nb, cells, findings, _read_events(report), oom, killed, limits)
+    _judge(result, _read_events(report), oom, killed, limits)
 
 
 def _read_submission(path: Path, result: dict):
@@ -363,11 +433,9 @@ def _collect(private: Path, assignment: str, student: str, name: str, source_nb,
     result["needs_manual_grading"] = any(c["kind"] == "manual" for c in result["cells"])
 
 
-def _judge(result: dict, nb, cells: list, findings: list, events: list[dict], oom: bool,
-           killed: int, limits: sb.Limits) -> None:
-    """Reasons from the run, the tamper verdict and the final score (all in the trusted
-    process). A flagged submission scores zero on every test cell after the first cell it
-    could have tampered with: at most what the blank release scores there."""
+def _judge(result: dict, events: list[dict], oom: bool, killed: int,
+           limits: sb.Limits) -> None:
+    """Reasons from the run and the totals (the test cells were decided by the Judge)."""
     reasons = result["reasons"]
     for event in events:
         if event.get("kind") in ("stopped", "output") and event.get("reason"):
@@ -379,19 +447,6 @@ def _judge(result: dict, nb, cells: list, findings: list, events: list[dict], oo
     if killed:
         reasons.append(f"{killed} process(es) of the submission were still running at the end "
                        "and were killed")
-    order = {(nbmeta(c).get("grade_id") or f"cell {i}"): i for i, c in enumerate(nb.cells)}
-    index_of = {label: i for label, _, i in cells}
-    tainted = [index_of.get(f.cell, 0) for f in findings]
-    reasons += [f"flagged: {f}" for f in findings[:20]]
-    probe = tamper.probe_findings(events)
-    reasons += [f"flagged: {why}" for _, why in probe[:20]]
-    tainted += [order.get(gid, 0) - 1 for gid, _ in probe]
-    if tainted and result["status"] == "graded":
-        result["status"] = "flagged"
-        start = min(tainted)
-        for cell in result["cells"]:
-            if cell["kind"] == "autograded" and order.get(cell["grade_id"], 0) > start:
-                cell["auto_score"] = 0.0
     auto = [c for c in result["cells"] if c["kind"] == "autograded"]
     result["score"] = float(sum(c["auto_score"] for c in auto))
     result["max_score"] = float(sum(c["max_score"] for c in auto))

@@ -1,29 +1,31 @@
-"""Hostile submissions (issue 13): every attack a student's notebook can try on the grader.
+"""Hostile and honest submissions: the grader's judgement stays out of every student's reach.
 
-ONE batch grades ps1_sigmoid_decay (the fastest assignment) for an honest control, a blank
-control and a few hostile students, each grouping the attacks of one kind:
+ONE batch grades ps1_sigmoid_decay (the fastest assignment) through the batch ``make autograde``
+runs, for an honest and a blank control, the hostile students (each a group of attacks of one
+kind) and the honest students who write in unusual styles:
 
 - ``files``: reads ``source/``, another student's submission and the gradebook, writes and
   locks the gradebook, appends to ``nbgrader_config.py``, edits ``vgcourse/grading.py`` on
   disk, opens network connections, and ships its own ``vgcourse/grading.py`` beside the
   notebook (answers: the blank release);
-- ``kernel``: rebinds the check helpers, patches ``np.allclose``/``torch.allclose``/
-  ``np.testing``, installs an IPython input transformer, a custom exception handler and a
-  silent ``showtraceback``, and answers with an object that reads the expected value off the
-  caller's frame (answers otherwise: the blank release);
+- ``kernel``: arbitrary code in the student's process (string.Formatter, functools,
+  ``np.ctypeslib``, pickles through ``np.load`` and ``torch.load``), then the check helpers,
+  NumPy, torch, IPython's hooks and the kernel's execute handler rewritten, and forged
+  observations with huge tolerances (answers: stubs);
 - ``resources``: the solution, plus after its first test cell a cell that detaches processes,
   prints 50 MB on one line, forks until the process limit, SIGKILLs its parent; and later a
   memory bomb;
+- ``flood``: the solution, plus a cell that fills the socket folder, sends a 400 MB message
+  and floods every later test cell with observations;
 - ``clock``: the solution with a cell that never ends (the per-submission wall clock);
 - ``copied``: an honest solution with a copy-pasted test cell (duplicate grade_id) and a locked
-  cell whose nbgrader metadata was removed (graded, not dropped, not flagged).
+  cell whose nbgrader metadata was removed;
+- ``style_*``: honest solutions in the styles real students write (scratch cells, imports in
+  answers, plots, magics, help(), dataclasses, their own exception class...): full marks.
 
-Every attack scores at most the blank control or is flagged; the controls score as they
-deserve; the course folder (except the grader's own outputs) and ``vgcourse/`` are unchanged;
-no process outlives the batch. :func:`grade_batch` is the ONE place the suite grades: it
-runs the batch that ``make autograde`` runs (``coursekit.batch.grade_class``), two sandboxed
-submissions at a time.
-The static scan of every honest submission of every bank is checked without a kernel.
+No attack scores more than the blank control on any cell; the controls and every honest style
+score as they deserve; the course folder (except the grader's own outputs) and ``vgcourse/``
+are unchanged; no process outlives the batch.
 """
 
 from __future__ import annotations
@@ -32,34 +34,24 @@ import copy
 import hashlib
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from coursekit import sandbox as sb
-from coursekit import tamper, worker
+from coursekit import worker
 from coursekit.assignments import discover_assignments
-from coursekit.cells import (
-    grade_id,
-    is_answer,
-    is_test,
-    read_notebook,
-    secret_lines,
-    strip_solution_markers,
-)
+from coursekit.cells import grade_id, is_test, read_notebook, secret_lines
 from coursekit.nbgrader_cli import make_course, run_nbgrader, write_submission
-from coursekit.submissions import apply_mutant, load_mutants, solved
+from coursekit.submissions import solved
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps1_sigmoid_decay"
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 HONEST, BLANK = "honest", "blank"
 #: The hostile students, each a group of attacks (see the module docstring).
-ATTACKERS = ("files", "kernel", "resources", "clock")
+ATTACKERS = ("files", "kernel", "resources", "flood", "clock")
 COPIED = "copied"
 #: The wall clock of the ``clock`` student's submission (every other one keeps the default).
 CLOCK_WALL_S = 90.0
@@ -132,7 +124,7 @@ def batch(tmp_path_factory, sandbox):
     (ship / "grading.py").write_text((HOSTILE / "shadow_grading.py").read_text())
     grader_outputs = ("gradebook.db", "autograded/", "grading/")  # what the batch writes
     before = _tree_hash(course, skip=grader_outputs), _tree_hash(REPO / "vgcourse")
-    order = [HONEST, BLANK, *ATTACKERS, COPIED]
+    order = [HONEST, BLANK, *ATTACKERS, COPIED, *(f"style_{k}" for k in HONEST_STYLES)]
     results = grade_batch(course)
     assert sorted(results) == sorted(order)
     # the same honest submission, outside the sandbox (a control, not a batch)
@@ -168,14 +160,63 @@ def build_hostile(source, release, course: Path) -> dict:
     clock = copy.deepcopy(honest)
     _insert_after(clock, "test_sigmoid_overflow",
                   "import time\nfor _ in range(10**9):  # never ends\n    time.sleep(1)\n")
+    flood = copy.deepcopy(honest)
+    _insert_after(flood, "test_sigmoid", (HOSTILE / "flood_attack.py").read_text())
     copied = copy.deepcopy(honest)
     at = next(i for i, c in enumerate(copied.cells) if grade_id(c) == "test_sigmoid")
     paste = copy.deepcopy(copied.cells[at])
     paste["id"] = "pasted-copy"
     copied.cells.insert(at + 1, paste)  # JupyterLab's copy keeps the nbgrader metadata
     del next(c for c in copied.cells if grade_id(c) == "setup").metadata["nbgrader"]
+    styles = {f"style_{name}": honest_style(honest, edits) for name, edits in HONEST_STYLES.items()}
     return {HONEST: honest, BLANK: copy.deepcopy(release), "files": files, "kernel": kernel,
-            "resources": resources, "clock": clock, COPIED: copied}
+            "resources": resources, "flood": flood, "clock": clock, COPIED: copied, **styles}
+
+
+#: Honest solutions in the styles students write: (where, grade_id, code) edits of the honest
+#: solution: a new cell after a cell, or lines put before an answer's solution.
+HONEST_STYLES = {
+    "scratch_cells": [("after", "sigmoid", "x = np.linspace(-3, 3, 7)\nsigmoid(x)"),
+                      ("after", "chain_factor", "y = chain_factor(0.0, np.arange(1, 4))\ny")],
+    "imports_in_answers": [("before", "sigmoid", "import math\nimport numpy as np\n"),
+                           ("before", "chain_factor", "import sys\nimport numpy\n")],
+    "plots": [("after", "sigmoid", "%matplotlib inline\nimport matplotlib.pyplot as plt\n"
+               "xs = np.linspace(-6, 6, 101)\nplt.plot(xs, sigmoid(xs))\nplt.title('sigmoid')\n"
+               "plt.show()")],
+    "magics_and_help": [("after", "sigmoid", "%timeit -n 3 -r 1 sigmoid(np.zeros(10))"),
+                        ("after", "sigmoid_derivative", "help(sigmoid_derivative)"),
+                        ("after", "chain_factor", "import sys\nprint(sys.version_info[:2])")],
+    "future_and_dataclass": [("before", "layers_until_vanished",
+                              "from __future__ import annotations\n"
+                              "from dataclasses import dataclass\n\n\n@dataclass\n"
+                              "class Setting:\n    x: float\n    threshold: float\n\n"
+                              "    def __post_init__(self) -> None:\n"
+                              "        self.x = float(self.x)\n\n\n")],
+    "own_exception_and_warnings": [("before", "layers_until_vanished",
+                                    "import warnings\n\n\nclass ThresholdError(ValueError):\n"
+                                    "    \"\"\"A threshold that is not positive.\"\"\"\n\n\n"),
+                                   ("after", "sigmoid", "import sys\nprint('checking', "
+                                    "file=sys.stderr)\nwarnings_seen = []")],
+    "torch_answer": [("replace", "sigmoid",
+                      "import torch\n\n\ndef sigmoid(x):\n"
+                      "    \"\"\"The logistic sigmoid, by torch in float64.\"\"\"\n"
+                      "    t = torch.as_tensor(np.asarray(x, dtype=np.float64))\n"
+                      "    return torch.sigmoid(t).numpy()\n")],
+}
+
+
+def honest_style(honest, edits):
+    """The honest solution with one style's edits applied."""
+    nb = copy.deepcopy(honest)
+    for where, gid, code in edits:
+        at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == gid)
+        if where == "after":
+            nb.cells.insert(at + 1, nbformat.v4.new_code_cell(code))
+        elif where == "before":
+            nb.cells[at].source = code + nb.cells[at].source
+        else:
+            nb.cells[at].source = code
+    return nb
 
 
 def _cell(result: dict, grade_id: str) -> dict:
@@ -203,22 +244,67 @@ def test_controls_score_as_they_deserve(batch):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("attacker", ["files", "kernel"])
-def test_an_attack_scores_at_most_the_blank_control_or_is_flagged(batch, attacker):
+def test_an_attack_with_stub_answers_scores_no_more_than_the_blank_control(batch, attacker):
     res, blank = batch["results"][attacker], batch["results"][BLANK]
-    assert res["score"] <= blank["score"] or res["status"] == "flagged", res
+    assert res["status"] == "graded", res["reasons"]
+    assert res["score"] <= blank["score"], res["cells"]
     for cell in res["cells"]:
         if cell["kind"] == "autograded":
             assert cell["auto_score"] <= _cell(blank, cell["grade_id"])["auto_score"], cell
 
 
 @pytest.mark.slow
-def test_in_kernel_tricks_are_flagged_with_reasons(batch):
+def test_arbitrary_code_in_the_kernel_ran_and_earned_nothing(batch):
+    """The kernel attack did take over its process (the pickle ran), and the forged
+    observations it handed out were refused or judged wrong, with a reason."""
     res = batch["results"]["kernel"]
-    assert res["status"] == "flagged"
-    text = "\n".join(res["reasons"])
-    for needle in ("'get_ipython'", "'setattr'", "_getframe", "np.allclose", "torch.allclose",
-                   "'f_locals'", "rebinds 'check_close'"):
-        assert needle in text, (needle, text)
+    cells = _graded_cells(res)
+    printed = "".join(o.get("text", "") for c in cells if c.cell_type == "code"
+                      for o in c.get("outputs", []))
+    assert "kernel attack installed: True True" in printed, printed[:2000]
+    for cell in res["cells"]:
+        if cell["kind"] == "autograded":
+            assert cell["auto_score"] == 0.0 and cell["message"].startswith("TestFailed"), cell
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("style", sorted(HONEST_STYLES))
+def test_an_honest_student_in_any_style_scores_full_marks(batch, style):
+    res, honest = batch["results"][f"style_{style}"], batch["results"][HONEST]
+    assert res["status"] == "graded", res["reasons"]
+    assert res["score"] == honest["score"] == honest["max_score"], res["cells"]
+
+
+@pytest.mark.slow
+def test_floods_are_cut_with_a_reason_and_the_rest_is_graded(batch):
+    res = batch["results"]["flood"]
+    assert res["status"] == "graded", res["reasons"]
+    assert _cell(res, "test_sigmoid")["auto_score"] == _cell(res, "test_sigmoid")["max_score"]
+    later = [c for c in res["cells"] if c["kind"] == "autograded" and c["grade_id"] not in
+             ("test_sigmoid",)]
+    assert later and all(c["auto_score"] == 0.0 for c in later), later
+    assert any("more than" in c["message"] and "observations" in c["message"] for c in later)
+    printed = "".join(o.get("text", "") for c in _graded_cells(res) if c.cell_type == "code"
+                      for o in c.get("outputs", []))
+    assert "the socket folder took" in printed and "OSError" in printed, printed[:2000]
+
+
+def test_the_graders_sockets_refuse_an_oversized_message_unread():
+    """ZeroMQ's MAXMSGSIZE on the grader's context: a message over the limit never arrives."""
+    import zmq
+
+    ctx = zmq.Context()
+    ctx.setsockopt(zmq.MAXMSGSIZE, 1024)
+    pull = ctx.socket(zmq.PULL)
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    big, small = zmq.Context().socket(zmq.PUSH), zmq.Context().socket(zmq.PUSH)
+    big.connect(f"tcp://127.0.0.1:{port}")
+    big.send(b"x" * 10_000)
+    assert not pull.poll(1000)  # refused, and its sender disconnected
+    small.connect(f"tcp://127.0.0.1:{port}")
+    small.send(b"small")
+    assert pull.poll(5000) and pull.recv() == b"small"
+    assert sb.client_context(4096).getsockopt(zmq.MAXMSGSIZE) == 4096
 
 
 @pytest.mark.slow
@@ -232,7 +318,6 @@ def test_the_sandbox_denies_everything_outside_the_notebook(batch):
     assert report.pop("uid") == sb.SANDBOX_UID
     allowed = {k: v for k, v in report.items() if not v.startswith("denied")}
     assert allowed == {}, allowed
-    assert batch["results"]["files"]["status"] == "flagged"  # it imports os, socket, sqlite3
 
 
 @pytest.mark.slow
@@ -259,7 +344,7 @@ def test_the_gradebook_holds_each_student_as_graded(batch):
 @pytest.mark.slow
 def test_limits_end_a_submission_with_a_grade_and_reasons(batch):
     res = batch["results"]["resources"]
-    assert res["status"] == "flagged"  # the attack cell imports os, subprocess, signal
+    assert res["status"] == "graded", res["reasons"]
     assert _cell(res, "test_sigmoid")["auto_score"] == _cell(res, "test_sigmoid")["max_score"]
     text = "\n".join(res["reasons"])
     assert "kernel died while running cell" in text and "memory limit" in text, text
@@ -284,96 +369,12 @@ def test_the_wall_clock_stops_a_submission_and_keeps_what_completed(batch):
 
 
 @pytest.mark.slow
-def test_a_copied_test_cell_and_a_stripped_locked_cell_are_graded_not_flagged(batch):
+def test_a_copied_test_cell_and_a_stripped_locked_cell_are_graded(batch):
     res, honest = batch["results"][COPIED], batch["results"][HONEST]
     assert res["status"] == "graded", res["reasons"]
     assert res["score"] == honest["score"]
     text = "\n".join(res["reasons"])
     assert "'test_sigmoid' appeared 2 times" in text and "'setup' had lost" in text, text
-
-
-# ---------------------------------------------------------------------------------------------
-# Without a kernel: the static scan on every honest submission and on each attack alone
-# ---------------------------------------------------------------------------------------------
-def _honest_notebooks(assignment):
-    source = read_notebook(assignment.notebook)
-    mutants = load_mutants(assignment.mutant_bank)
-    solutions = {grade_id(c): strip_solution_markers(c.source)
-                 for c in source.cells if is_answer(c)}
-    yield "source", source
-    yield "solution", solved(source, source)
-    for m in mutants:
-        answer = apply_mutant(m, solutions[m["cell"]])
-        yield m["name"], solved(source, source, {m["cell"]: answer})
-
-
-@pytest.mark.parametrize("assignment", discover_assignments(), ids=str)
-def test_no_honest_submission_of_any_bank_is_flagged(assignment):
-    rules = worker.scan_rules(read_notebook(assignment.notebook))
-    for name, nb in _honest_notebooks(assignment):
-        cells = [(label, src) for label, src, _ in worker.student_cells(nb)]
-        assert tamper.scan_cells(cells, rules) == [], name
-
-
-ATTACKS = {
-    "rebind a helper": "check_close = lambda *a, **k: None",
-    "patch a helper": "import vgcourse.grading as G\nG.check_close = print",
-    "patch through an alias": "import numpy\nt = numpy.testing\nt.assert_allclose = print",
-    "patch np.allclose": "np.allclose = lambda *a, **k: True",
-    "patch torch.allclose": "torch.allclose = lambda *a, **k: True",
-    "patch Tensor": "torch.Tensor.allclose = lambda *a, **k: True",
-    "setattr": "setattr(np, 'allclose', print)",
-    "input transformer": "get_ipython().input_transformers_post.append(lambda l: [])",
-    "custom exception": "ip = get_ipython()\nip.set_custom_exc((Exception,), print)",
-    "showtraceback": "from IPython.core.interactiveshell import InteractiveShell",
-    "frame": "import sys\ndef sigmoid(x):\n    return sys._getframe(1).f_locals['expected']",
-    "inspect": "import inspect\ndef sigmoid(x):\n    return inspect.stack()[1][0]",
-    "traceback frame": "try:\n    1/0\nexcept Exception as e:\n    f = e.__traceback__",
-    "always equal": "class Yes:\n    def __eq__(self, other):\n        return True",
-    "array subclass": "class A(np.ndarray):\n    pass",
-    "builtins": "import builtins\nbuiltins.isinstance = lambda *a: True",
-    "eval": "eval('1')",
-    "dunder globals": "def f(): pass\nf.__globals__['check_close'] = print",
-    "magic": "%load_ext foo",
-    "shell": "!rm -rf /",
-    "on-disk edit": "import os\nos.system('echo > vgcourse/grading.py')",
-    "ctypes": "import ctypes",
-    "relative import": "from . import grading",
-}
-
-
-@pytest.mark.parametrize("attack", sorted(ATTACKS))
-def test_each_attack_alone_is_flagged_by_the_static_scan(attack):
-    assignment = next(a for a in discover_assignments() if a.name == ASSIGNMENT)
-    rules = worker.scan_rules(read_notebook(assignment.notebook))
-    assert tamper.scan_cells([("cell 3", ATTACKS[attack])], rules) != []
-
-
-def test_the_runtime_probe_sees_a_patch_the_scan_would_have_refused():
-    """The probe, run in a real IPython shell before and after a patch, reports what changed."""
-    code = (
-        "from IPython.core.interactiveshell import InteractiveShell\n"
-        "import json, numpy, torch\n"
-        "from coursekit import tamper\n"
-        "ip = InteractiveShell.instance()\n"
-        "ns = {}\n"
-        "def probe():\n"
-        "    ip.run_cell(tamper.probe_code(), silent=True)\n"
-        "    return repr(ip.user_ns.pop('_coursekit_probe'))\n"
-        "events = [{'kind': 'probe', 'grade_id': None, 'result': probe()}]\n"
-        "events.append({'kind': 'probe', 'grade_id': 't1', 'result': probe()})\n"
-        "numpy.allclose = lambda *a, **k: True\n"
-        "ip.input_transformers_post.append(lambda lines: lines)\n"
-        "events.append({'kind': 'probe', 'grade_id': 't2', 'result': probe()})\n"
-        "print(json.dumps(tamper.probe_findings(events)))\n"
-    )
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300)
-    assert done.returncode == 0, done.stderr
-    findings = json.loads(done.stdout.strip().splitlines()[-1])
-    assert [gid for gid, _ in findings] == ["t2"], findings
-    assert "numpy.allclose" in findings[0][1] and "ipython" in findings[0][1], findings
 
 
 @pytest.mark.slow

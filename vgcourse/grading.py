@@ -410,7 +410,8 @@ def compare(received: Any, expected: Any, *, rtol: float = 1e-7, atol: float = 0
     >>> compare(3, 4, rtol=0)
     'expected 4, received int 3.'
     """
-    if isinstance(expected, list) and any(isinstance(e, list | np.ndarray | dict) for e in expected):
+    nested = (list, np.ndarray, dict)
+    if isinstance(expected, list) and any(isinstance(e, nested) for e in expected):
         if not isinstance(received, list):
             return f"expected a list of {len(expected)} entries, received {_describe(received)}."
         if len(received) != len(expected):
