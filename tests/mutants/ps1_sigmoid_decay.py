@@ -63,6 +63,34 @@ MUTANTS = [
             ),
         ],
     },
+    {
+        # Mistake: takes |x| in place to save memory, so the caller's array is overwritten
+        "name": "sigmoid_abs_in_place",
+        "cell": "sigmoid",
+        "fails": ["test_sigmoid"],
+        "replace": [
+            (
+                'e = np.exp(-np.abs(x))\n'
+                '    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))',
+                'positive = x >= 0\n'
+                '    np.abs(x, out=x)\n'
+                '    e = np.exp(-x)\n'
+                '    return np.where(positive, 1.0 / (1.0 + e), e / (1.0 + e))',
+            ),
+        ],
+    },
+    {
+        # Mistake: "cleans" the input, so NaN becomes 0 and sigmoid(NaN) a plausible 0.5
+        "name": "sigmoid_nan_to_num",
+        "cell": "sigmoid",
+        "fails": ["test_sigmoid_overflow"],
+        "replace": [
+            (
+                'x = np.asarray(x, dtype=np.float64)',
+                'x = np.nan_to_num(np.asarray(x, dtype=np.float64))',
+            ),
+        ],
+    },
     # ------------------------------------------------------------------ sigmoid_derivative
     {
         "name": "derivative_expects_activation",
@@ -93,6 +121,13 @@ MUTANTS = [
         "cell": "sigmoid_derivative",
         "fails": ["test_sigmoid_derivative"],
         "replace": [('return s * (1.0 - s)', 'return sigmoid(s) * (1.0 - sigmoid(s))')],
+    },
+    {
+        # Mistake: writes the result into the caller's array to save an allocation
+        "name": "derivative_writes_into_input",
+        "cell": "sigmoid_derivative",
+        "fails": ["test_sigmoid_derivative"],
+        "replace": [('return s * (1.0 - s)', 'np.multiply(s, 1.0 - s, out=x)\n    return x')],
     },
     # ------------------------------------------------------------------ chain_factor
     {
@@ -161,5 +196,13 @@ def layers_until_vanished(x, threshold):
     """Return the smallest n >= 1 such that chain_factor(x, n) < threshold."""
     return int(np.ceil(np.log(threshold) / np.log(chain_factor(x, 1))))
 ''',
+    },
+    {
+        # Mistake: the check `threshold <= 0` lets NaN through (every comparison with NaN is
+        # False), and the loop then returns 1
+        "name": "layers_until_vanished_lets_nan_through",
+        "cell": "layers_until_vanished",
+        "fails": ["test_layers_until_vanished_boundary"],
+        "replace": [('if not threshold > 0:', 'if threshold <= 0:')],
     },
 ]

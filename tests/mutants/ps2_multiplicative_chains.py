@@ -64,6 +64,17 @@ MUTANTS = [
             ),
         ],
     },
+    {
+        "name": "backprop_subtracts_into_y",
+        "cell": "backprop_chain",
+        "fails": ["test_backprop_chain_linear_layer"],
+        "replace": [
+            (
+                'g = 2.0 * (h - np.asarray(y, dtype=float))',
+                'g = 2.0 * np.subtract(h, y, out=y)  # Mistake: saves memory by overwriting y',
+            ),
+        ],
+    },
     # ---------------------------------------------------------------- input_output_jacobian
     {
         "name": "jacobian_transposed",
@@ -142,6 +153,23 @@ MUTANTS = [
         "cell": "growth_factor",
         "fails": ["test_growth_factor"],
         "replace": [('"tanh": 1.0}', '"tanh": 0.25}  # Mistake: sigmoid\'s 1/4 for tanh')],
+    },
+    {
+        "name": "growth_unknown_activation_counts_as_linear",
+        "cell": "growth_factor",
+        "fails": ["test_growth_factor"],
+        "replace": [
+            (
+                '    if activation not in mean_sq_derivative:\n'
+                '        raise ValueError(\n'
+                '            f"activation: expected \'linear\', \'relu\' or \'tanh\', received '
+                '{activation!r}"\n'
+                '        )\n'
+                '    return width * std**2 * mean_sq_derivative[activation]',
+                '    # Mistake: any other activation silently gets the linear factor 1\n'
+                '    return width * std**2 * mean_sq_derivative.get(activation, 1.0)',
+            ),
+        ],
     },
     # ---------------------------------------------------------------- critical_std
     {

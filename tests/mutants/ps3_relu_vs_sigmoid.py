@@ -19,6 +19,13 @@ def relu(x):
         "fails": ["test_relu"],
         "replace": [('return np.maximum(x, 0.0)', 'return np.where(x > 0, x, 0.01 * x)')],
     },
+    {
+        # np.where(x > 0, x, 0) looks like max(0, x) but turns NaN into 0 (NaN > 0 is False)
+        "name": "relu_where_hides_nan",
+        "cell": "relu",
+        "fails": ["test_relu"],
+        "replace": [('return np.maximum(x, 0.0)', 'return np.where(x > 0, x, 0.0)')],
+    },
     # ------------------------------------------------------------------ relu_derivative
     {
         "name": "relu_derivative_one_at_zero",
@@ -90,6 +97,13 @@ def relu(x):
         "fails": ["test_mlp_step_relu"],
         "replace": [('return (h > 0).astype(float)', 'return (h >= 0).astype(float)')],
     },
+    {
+        # rebinds each dict entry to a new array: the caller's own arrays are never updated
+        "name": "mlp_step_rebinds_params",
+        "cell": "mlp_step",
+        "fails": ["test_mlp_step_shapes", "test_mlp_step_relu", "test_mlp_step_sigmoid"],
+        "replace": [('params[key] -= grad * lr', 'params[key] = params[key] - grad * lr')],
+    },
     # ------------------------------------------------------------------ gradient_magnitude
     {
         "name": "gradient_magnitude_mean",
@@ -160,5 +174,12 @@ def relu(x):
                 'return float(np.all(hidden == 0, axis=1).mean())',
             ),
         ],
+    },
+    {
+        # the shape check catches a 1-D batch but lets a 3-D one through
+        "name": "dead_fraction_checks_1d_only",
+        "cell": "dead_fraction",
+        "fails": ["test_dead_fraction"],
+        "replace": [('if hidden.ndim != 2:', 'if hidden.ndim < 2:')],
     },
 ]

@@ -70,6 +70,21 @@ def xavier_uniform_(weight, gain=1.0, generator=None):
             ),
         ],
     },
+    {
+        "name": "xavier_no_type_check",
+        "cell": "xavier_uniform_",
+        "fails": ["test_xavier_uniform_inplace"],
+        # Mistake: only the dimension is checked; a NumPy array fails with AttributeError
+        "replace": [
+            (
+                'if not isinstance(weight, torch.Tensor):\n'
+                '        raise TypeError(f"weight: expected a torch.Tensor, received '
+                '{type(weight).__name__}.")\n'
+                '    ',
+                '',
+            ),
+        ],
+    },
     # ------------------------------------------------------------------ kaiming_normal_
     {
         "name": "kaiming_fans_swapped",
@@ -187,6 +202,13 @@ def activation_stds(model, X):
             ),
         ],
     },
+    {
+        "name": "stds_standardises_input_in_place",
+        "cell": "activation_stds",
+        "fails": ["test_activation_stds"],
+        # Mistake: standardises the caller's batch in place before the forward pass
+        "replace": [('h = X\n', 'h = X.sub_(X.mean()).div_(X.std())\n')],
+    },
     # ------------------------------------------------------------------ variance_preserving_std
     {
         "name": "vps_relu_factor_2_dropped",
@@ -244,6 +266,19 @@ def variance_preserving_std(fan_in, activation):
     return math.sqrt(factor / fan_in)
 ''',
     },
+    {
+        "name": "vps_accepts_non_integer_fan_in",
+        "cell": "variance_preserving_std",
+        "fails": ["test_variance_preserving_std"],
+        # Mistake: checks that fan_in is large enough, not that it is an integer
+        "replace": [
+            (
+                'if isinstance(fan_in, bool) or not isinstance(fan_in, (int, np.integer)) or '
+                'fan_in < 1:',
+                'if fan_in < 1:',
+            ),
+        ],
+    },
     # ------------------------------------------------------------------ update_ratios
     {
         "name": "update_ratios_before_is_a_view",
@@ -263,5 +298,23 @@ def variance_preserving_std(fan_in, activation):
         "fails": ["test_update_ratios"],
         "replace": [("(layer.weight.detach() - w).norm() / w.norm()",
                      "layer.weight.grad.norm() / w.norm()")],
+    },
+    {
+        "name": "update_ratios_restores_the_weights",
+        "cell": "update_ratios",
+        "fails": ["test_update_ratios"],
+        # Mistake: a "diagnostic" that puts the weights back, so the caller's model never learns
+        "replace": [
+            (
+                'return [((layer.weight.detach() - w).norm() / w.norm()).item()\n'
+                '            for layer, w in zip(linears, before)]',
+                'ratios = [((layer.weight.detach() - w).norm() / w.norm()).item()\n'
+                '              for layer, w in zip(linears, before)]\n'
+                '    with torch.no_grad():\n'
+                '        for layer, w in zip(linears, before):\n'
+                '            layer.weight.copy_(w)\n'
+                '    return ratios',
+            ),
+        ],
     },
 ]
