@@ -106,6 +106,39 @@ def _bound(stmt: ast.stmt) -> set[str]:
         n.ctx, ast.Store)}
 
 
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp,
+           ast.DictComp, ast.GeneratorExp, ast.ClassDef)
+
+
+def _module_level(tree: ast.AST) -> list[ast.AST]:
+    """The nodes of the cell's own (global) scope: not inside a function, class, lambda or
+    comprehension (whose names are their own)."""
+    out, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, _SCOPES):
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    out.append(child)  # its name is bound here, its body is its own
+                continue
+            stack.append(child)
+    return out
+
+
+def _global_names(tree: ast.AST) -> tuple[set[str], set[str]]:
+    """(names bound, names read) in the cell's own scope."""
+    bound, read = set(), set()
+    for node in _module_level(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store) else read).add(node.id)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+    return bound, read
+
+
 def _expected_arguments(tree: ast.AST) -> list[ast.AST]:
     found = []
     for node in ast.walk(tree):
@@ -116,27 +149,34 @@ def _expected_arguments(tree: ast.AST) -> list[ast.AST]:
 
 
 def reference_leaks(source: str) -> list[str]:
-    """Names the judged test cell still computes although only an ``expected=`` argument uses
-    them: a reference value that would exist in the student's process. Such a computation
-    belongs in a REFERENCE block. An empty list when the cell keeps its references out.
+    """What keeps a test cell from being judged as written: names the judged cell still
+    computes although only an ``expected=`` argument uses them (a reference value that would
+    exist in the student's process: it belongs in a REFERENCE block), and names it uses that
+    only a REFERENCE block defines (they would be missing when the grader runs it). An empty
+    list when the cell keeps its references out.
 
     Examples
     --------
     >>> reference_leaks("want = 2 * 2\\nobserve('f(2)', f(2), expected=want)")
     ['want']
+    >>> reference_leaks("### BEGIN REFERENCE\\ntol = 1e-9\\n### END REFERENCE\\n"
+    ...                 "observe('f', f(), rtol=tol)")
+    ['tol (defined only in a REFERENCE block)']
     """
     try:
+        whole = ast.parse(source)
         original = ast.parse(_without_reference_blocks(source))
         judged = ast.parse(judged_source(source))
     except SyntaxError as err:
         return [f"the cell does not parse: {err}"]
     feeds_expected = set().union(*(_loaded(e) for e in _expected_arguments(original)) or [set()])
     still_used = _loaded(judged)
-    leaks = set()
-    for stmt in judged.body:
-        for name in _bound(stmt):
-            if name in feeds_expected and name not in still_used:
-                leaks.add(name)
+    leaks = {name for stmt in judged.body for name in _bound(stmt)
+             if name in feeds_expected and name not in still_used}
+    bound_judged, read_judged = _global_names(judged)
+    bound_whole, _ = _global_names(whole)
+    leaks |= {f"{name} (defined only in a REFERENCE block)"
+              for name in (bound_whole - bound_judged) & read_judged}
     return sorted(leaks)
 
 

@@ -23,7 +23,18 @@ from .activations import ACTIVATION_NAMES, Activation, get_activation
 from .claims import ClaimError, claim
 from .data import make_circles, make_spiral
 from .diagnostics import LayerStats, accuracy, activation_stats, gradient_norms
-from .grading import check_close, check_equal, check_finite, check_shape, check_type
+from .grading import (
+    check_close,
+    check_equal,
+    check_finite,
+    check_shape,
+    check_type,
+    compare,
+    decode_value,
+    encode_value,
+    observe,
+    observe_raises,
+)
 from .models import INIT_SCHEMES, init_weights, linear_layers, mlp
 from .training import OPTIMIZERS, History, train
 
@@ -63,6 +74,9 @@ __all__ = [
     "check_shape",
     "check_type",
     "claim",
+    "compare",
+    "decode_value",
+    "encode_value",
     "get_activation",
     "gradient_norms",
     "init_weights",
@@ -70,6 +84,8 @@ __all__ = [
     "make_circles",
     "make_spiral",
     "mlp",
+    "observe",
+    "observe_raises",
     "plot_activation_histograms",
     "plot_decision_boundary",
     "plot_gradient_norms",
