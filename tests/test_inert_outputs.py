@@ -49,6 +49,7 @@ import pytest
 from coursekit.assignments import COURSE_CONFIG
 from coursekit.feedback import CSP, write_feedback
 from coursekit.gradebook import Writer, db_url
+from coursekit.result import SubmissionResult
 from coursekit.sanitize import sanitize_notebook
 
 pytestmark = pytest.mark.browser
@@ -276,16 +277,18 @@ def test_control_unsanitized_notebook_runs_its_payloads(chromium, hits):
     assert seen["title"] == MARK and seen["bad"]
 
 
-def _result(nb, student: str) -> dict:
-    """A grading result (coursekit.worker's shape) for ``nb``: the test passed, the written
-    answer awaits the instructor."""
-    return {"assignment": ASSIGNMENT, "student": student, "status": "graded", "score": 1.0,
-            "max_score": 2.0, "reasons": [], "timestamp": None, "seconds": 0.1,
-            "cells": [{"grade_id": "test_double", "notebook": ASSIGNMENT, "kind": "autograded",
-                       "auto_score": 1.0, "max_score": 1.0, "message": ""},
-                      {"grade_id": "written_why", "notebook": ASSIGNMENT, "kind": "manual",
-                       "auto_score": None, "max_score": 1.0, "message": ""}],
-            "autograded": {f"{ASSIGNMENT}.ipynb": nbformat.writes(nb)}}
+def _result(nb, student: str) -> SubmissionResult:
+    """A grading result for ``nb``: the test passed, the written answer awaits the
+    instructor."""
+    return SubmissionResult.from_json({
+        "assignment": ASSIGNMENT, "student": student, "status": "graded", "score": 1.0,
+        "max_score": 2.0, "reasons": [], "timestamp": None, "seconds": 0.1,
+        "needs_manual_grading": True,
+        "cells": [{"grade_id": "test_double", "notebook": ASSIGNMENT, "kind": "autograded",
+                   "auto_score": 1.0, "max_score": 1.0, "message": ""},
+                  {"grade_id": "written_why", "notebook": ASSIGNMENT, "kind": "manual",
+                   "auto_score": None, "max_score": 1.0, "message": ""}],
+        "autograded": {f"{ASSIGNMENT}.ipynb": nbformat.writes(nb)}})
 
 
 def _assert_inert(seen: dict, recorded: list[str], where: str) -> None:
@@ -344,7 +347,7 @@ def graded_course(course: Path, hit: str) -> Path:
         control = _result(hostile_notebook(hit), "control")
         writer.write(control)
     raw = course / "autograded" / "control" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    raw.write_text(control["autograded"][f"{ASSIGNMENT}.ipynb"], encoding="utf-8")
+    raw.write_text(control.autograded[f"{ASSIGNMENT}.ipynb"], encoding="utf-8")
     return course
 
 

@@ -17,6 +17,7 @@ import pytest
 from nbgrader.utils import parse_utc
 
 from coursekit import exports, gradebook
+from coursekit.result import Record, SubmissionResult
 from coursekit.sanitize import (
     FORMULA_STARTS,
     csv_cell,
@@ -54,8 +55,10 @@ def _hand_in(course, student: str, stamp: str | None, record: dict | None) -> No
     if stamp is not None:
         (folder / "timestamp.txt").write_text(stamp)
     if record is not None:
-        record = dict(record, student=student, assignment="ps1",
-                      submission_sha256=gradebook.submission_hash(course, "ps1", student))
+        result = SubmissionResult(student=student, assignment="ps1", status=record["status"],
+                                  reasons=tuple(record["reasons"]), score=record["score"],
+                                  max_score=record["max_score"])
+        record = Record(result, gradebook.submission_hash(course, "ps1", student)).to_json()
         path = gradebook.record_path(course, "ps1", student)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record))
