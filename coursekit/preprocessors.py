@@ -108,11 +108,10 @@ class GuardedExecute(Execute):
             self._stop(f"the kernel died while running {label or f'cell {index}'}")
             cell.outputs.append(self._stopped_output())
         except CellTimeoutError:  # the reply came, its output did not: a message was refused
-            note = ("[output lost: the kernel sent a message over the grader's size limit, or "
-                    "its output stopped arriving]")
-            cell.outputs.append(NotebookNode(output_type="stream", name="stdout",
-                                             text=note + "\n"))
-            self._event(kind="output", cell=index, reason=note)
+            self._stop(f"the kernel sent a message over the grader's size limit while running "
+                       f"{label or f'cell {index}'} (or its output stopped arriving); the "
+                       "submission was stopped there")
+            cell.outputs.append(self._stopped_output())
         finally:
             cell.source = original
         if not self._stopped and time.monotonic() >= self._deadline - 1.0:  # cut at the clock

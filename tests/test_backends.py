@@ -7,7 +7,7 @@ hostile resource cases graded on every back-end this machine can run.
   limits themselves cannot be written here).
 - With kernels: ONE batch per back-end, through the batch ``make autograde`` runs, of the
   fixture assignment (NumPy only): two honest students, a blank one, and a memory bomb, a fork
-  bomb with detached processes and 50 MB of output, a cell that never ends, a disk filler and a
+  bomb with detached processes, 50 MB of output, a cell that never ends, a disk filler and a
   CPU hog. ``cgroup1`` grades as root; ``userns`` grades as an ordinary user (created when
   missing; ``.ci/run`` builds the venv from Debian's Python so that such a user can run it).
 """
@@ -121,6 +121,7 @@ ATTACKS = {
                "        blocks.append(b'x' * 2**26)\n\nbomb()"),
     "processes": (REPO / "tests" / "hostile" / "resources_attack.py").read_text(),
     "clock": "import time\nfor _ in range(10**9):  # never ends\n    time.sleep(1)",
+    "output": "print('x' * 50_000_000)",
     "disk": textwrap.dedent("""\
         import os
         for folder in ("/home/student", "/tmp"):
@@ -293,10 +294,12 @@ def test_each_resource_case_ends_with_a_reason(resource_batch):
     else:
         assert any("memory limit" in r for r in memory["reasons"]), memory["reasons"]
     processes = results["processes"]
-    assert "[output lost" in _printed(processes)  # its 50 MB line is over the message limit
+    assert "[output truncated" in _printed(processes)
     assert "fork bomb stopped after" in _printed(processes) or any(
         "kernel died" in r for r in processes["reasons"]), processes["reasons"]
     assert any("wall clock" in r for r in results["clock"]["reasons"]), results["clock"]
+    output = results["output"]  # a 50 MB line: one message over the grader's limit
+    assert any("message over the grader's size limit" in r for r in output["reasons"]), output
     disk = results["disk"]  # a file-size cap, or the sandbox's memory (its home is a tmpfs)
     assert "stopped after" in _printed(disk) or any("memory limit" in r for r in disk["reasons"])
 

@@ -13,10 +13,11 @@ kind) and the honest students who write in unusual styles:
   NumPy, torch, IPython's hooks and the kernel's execute handler rewritten, and forged
   observations with huge tolerances (answers: stubs);
 - ``resources``: the solution, plus after its first test cell a cell that detaches processes,
-  prints 50 MB on one line, forks until the process limit, SIGKILLs its parent; and later a
+  prints 1 MB on one line, forks until the process limit, SIGKILLs its parent; and later a
   memory bomb;
-- ``flood``: the solution, plus a cell that fills the socket folder, sends a 400 MB message
-  and floods every later test cell with observations;
+- ``flood``: the solution, plus a cell that fills the socket folder and floods every later test
+  cell with observations;
+- ``message``: the solution, plus a cell that sends one 400 MB message;
 - ``clock``: the solution with a cell that never ends (the per-submission wall clock);
 - ``copied``: an honest solution with a copy-pasted test cell (duplicate grade_id) and a locked
   cell whose nbgrader metadata was removed;
@@ -51,7 +52,7 @@ ASSIGNMENT = "ps1_sigmoid_decay"
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 HONEST, BLANK = "honest", "blank"
 #: The hostile students, each a group of attacks (see the module docstring).
-ATTACKERS = ("files", "kernel", "resources", "flood", "clock")
+ATTACKERS = ("files", "kernel", "resources", "flood", "message", "clock")
 COPIED = "copied"
 #: The wall clock of the ``clock`` student's submission (every other one keeps the default).
 CLOCK_WALL_S = 90.0
@@ -162,6 +163,9 @@ def build_hostile(source, release, course: Path) -> dict:
                   "import time\nfor _ in range(10**9):  # never ends\n    time.sleep(1)\n")
     flood = copy.deepcopy(honest)
     _insert_after(flood, "test_sigmoid", (HOSTILE / "flood_attack.py").read_text())
+    message = copy.deepcopy(honest)
+    _insert_after(message, "test_sigmoid", "from IPython.display import publish_display_data\n"
+                  "publish_display_data({'text/plain': 'y' * 400_000_000})")
     copied = copy.deepcopy(honest)
     at = next(i for i, c in enumerate(copied.cells) if grade_id(c) == "test_sigmoid")
     paste = copy.deepcopy(copied.cells[at])
@@ -170,7 +174,7 @@ def build_hostile(source, release, course: Path) -> dict:
     del next(c for c in copied.cells if grade_id(c) == "setup").metadata["nbgrader"]
     styles = {f"style_{name}": honest_style(honest, edits) for name, edits in HONEST_STYLES.items()}
     return {HONEST: honest, BLANK: copy.deepcopy(release), "files": files, "kernel": kernel,
-            "resources": resources, "flood": flood, "clock": clock, COPIED: copied, **styles}
+            "resources": resources, "flood": flood, "message": message, "clock": clock, COPIED: copied, **styles}
 
 
 #: Honest solutions in the styles students write: (where, grade_id, code) edits of the honest
@@ -289,6 +293,17 @@ def test_floods_are_cut_with_a_reason_and_the_rest_is_graded(batch):
     assert "the socket folder took" in printed and "OSError" in printed, printed[:2000]
 
 
+@pytest.mark.slow
+def test_a_message_over_the_limit_stops_the_submission_with_a_reason(batch):
+    res = batch["results"]["message"]
+    assert res["status"] == "graded", res["reasons"]
+    assert _cell(res, "test_sigmoid")["auto_score"] == _cell(res, "test_sigmoid")["max_score"]
+    assert any("message over the grader's size limit" in r for r in res["reasons"]), res
+    later = [c for c in res["cells"] if c["kind"] == "autograded" and c["grade_id"] not in
+             ("test_sigmoid",)]
+    assert later and all(c["auto_score"] == 0.0 for c in later), later
+
+
 def test_the_graders_sockets_refuse_an_oversized_message_unread():
     """ZeroMQ's MAXMSGSIZE on the grader's context: a message over the limit never arrives."""
     import zmq
@@ -348,13 +363,13 @@ def test_limits_end_a_submission_with_a_grade_and_reasons(batch):
     assert _cell(res, "test_sigmoid")["auto_score"] == _cell(res, "test_sigmoid")["max_score"]
     text = "\n".join(res["reasons"])
     assert "kernel died while running cell" in text and "memory limit" in text, text
-    assert "output lost" in text, text  # the 50 MB line is over the grader's message limit
+    assert "output truncated" in text, text
     cells = _graded_cells(res)
     bomb = next(i for i, c in enumerate(cells) if "a memory bomb" in c.source)
     # the kernel lived through the fork bomb and the kill of its parent, and died at the bomb
     assert f"kernel died while running cell {bomb} " in text, (bomb, text)
     attack = next(c for c in cells if "fork bomb" in c.source)
-    assert any(str(o.get("text", "")).startswith("[output lost") for o in attack.outputs)
+    assert [o.get("text") for o in attack.outputs][-1].startswith("[output truncated")
 
 
 @pytest.mark.slow

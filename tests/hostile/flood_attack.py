@@ -1,11 +1,8 @@
 # ruff: noqa
 # A hostile cell: floods aimed at the trusted side. It fills the host folder of the kernel's
-# sockets, sends one message of hundreds of megabytes, and makes every later test cell hand out
-# far more observations than any test has.
+# sockets and makes every later test cell hand out far more observations than any test has.
 import os
 import sys
-
-from IPython.display import publish_display_data
 
 import vgcourse.grading as grading
 
@@ -19,7 +16,6 @@ try:
             written += 2**20
 except OSError as err:
     print(f"the socket folder took {written} bytes, then {type(err).__name__}")
-publish_display_data({"text/plain": "y" * 400_000_000})
 real_observe = observe
 
 

@@ -1,4 +1,4 @@
-# A hostile cell: processes that try to outlive the submission, a 50 MB line, a fork bomb,
+# A hostile cell: processes that try to outlive the submission, a 1 MB line, a fork bomb,
 # and a SIGKILL for its parent.
 import os
 import signal
@@ -10,7 +10,7 @@ if os.fork() == 0:
     os.setsid()
     time.sleep(600)
     os._exit(0)
-print("x" * 50_000_000)
+print("x" * 1_000_000)
 children = []
 try:
     while len(children) < 100_000:
