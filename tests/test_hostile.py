@@ -174,7 +174,8 @@ def build_hostile(source, release, course: Path) -> dict:
     del next(c for c in copied.cells if grade_id(c) == "setup").metadata["nbgrader"]
     styles = {f"style_{name}": honest_style(honest, edits) for name, edits in HONEST_STYLES.items()}
     return {HONEST: honest, BLANK: copy.deepcopy(release), "files": files, "kernel": kernel,
-            "resources": resources, "flood": flood, "message": message, "clock": clock, COPIED: copied, **styles}
+            "resources": resources, "flood": flood, "message": message, "clock": clock,
+            COPIED: copied, **styles}
 
 
 #: Honest solutions in the styles students write: (where, grade_id, code) edits of the honest
