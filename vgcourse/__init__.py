@@ -5,8 +5,9 @@ derivatives (:mod:`vgcourse.activations`), toy data sets (:mod:`vgcourse.data`),
 perceptrons and their initializations (:mod:`vgcourse.models`), gradient and activation
 diagnostics (:mod:`vgcourse.diagnostics`), a small training loop (:mod:`vgcourse.training`),
 plots (:mod:`vgcourse.plots`) and the checks of the autograded exercises
-(:mod:`vgcourse.grading`), and the claims a chapter checks
-against its own numbers (:mod:`vgcourse.claims`).
+(:mod:`vgcourse.grading`), the claims a chapter checks
+against its own numbers (:mod:`vgcourse.claims`) and the online book's interactive figures
+(:mod:`vgcourse.interactive`).
 
 Examples
 --------
@@ -24,6 +25,7 @@ from .claims import ClaimError, claim
 from .data import make_circles, make_spiral
 from .diagnostics import LayerStats, accuracy, activation_stats, gradient_norms
 from .grading import check_close, check_equal, check_finite, check_shape, check_type
+from .interactive import InteractiveFigure, interactive_figure
 from .models import INIT_SCHEMES, init_weights, linear_layers, mlp
 from .training import OPTIMIZERS, History, train
 
@@ -53,6 +55,7 @@ __all__ = [
     "Activation",
     "ClaimError",
     "History",
+    "InteractiveFigure",
     "LayerStats",
     "__version__",
     "accuracy",
@@ -66,6 +69,7 @@ __all__ = [
     "get_activation",
     "gradient_norms",
     "init_weights",
+    "interactive_figure",
     "linear_layers",
     "make_circles",
     "make_spiral",
