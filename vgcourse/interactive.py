@@ -24,7 +24,13 @@ import html
 import json
 from typing import Any
 
-__all__ = ["InteractiveFigure", "interactive_figure"]
+from ._palette import OKABE_ITO
+
+__all__ = ["PALETTE", "InteractiveFigure", "interactive_figure"]
+
+#: Line colours for the interactive figures, the same colour-blind-safe palette as the static
+#: ones (``vgcourse.plots``): pass as ``alt.Scale(range=PALETTE)``.
+PALETTE: list[str] = list(OKABE_ITO)
 
 #: The class of the HTML element the book's script finds and draws into.
 FIGURE_CLASS = "vgcourse-interactive"
