@@ -13,7 +13,7 @@ CACHE_KEY := _build/.cache-key
 # 2-core machine (and the book build, nbgrader and pytest each run one kernel at a time).
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: all venv book test lint student release autograde feedback grades bench clean distclean FORCE
+.PHONY: all venv book pdf test lint student release autograde feedback grades bench clean distclean FORCE
 
 all: book
 
@@ -45,6 +45,14 @@ $(CACHE_KEY): FORCE | $(STAMP)
 book: $(STAMP) $(CACHE_KEY)
 	$(BIN)/jupyter-book build book/ --path-output . -W -n --keep-going
 	@echo "Book: file://$(CURDIR)/_build/html/index.html"
+
+# The whole book as one PDF (_build/latex/vanishing-gradients.pdf), built offline with Sphinx's
+# LaTeX and Debian's TeX Live (apt: texlive-latex-recommended texlive-latex-extra
+# texlive-fonts-recommended latexmk), then the HTML again, which offers it for download.
+pdf: $(STAMP) $(CACHE_KEY)
+	$(BIN)/jupyter-book build book/ --builder pdflatex --path-output . -W -n --keep-going
+	$(BIN)/jupyter-book build book/ --path-output . -W -n --keep-going
+	@echo "PDF: $(CURDIR)/_build/latex/vanishing-gradients.pdf"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

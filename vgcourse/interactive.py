@@ -51,6 +51,10 @@ class InteractiveFigure:
         self.spec = spec
         self.description = description
 
+    def __repr__(self) -> str:
+        # what a notebook without HTML shows (and the PDF of the book): the text alternative
+        return f"[Interactive figure, in the online book: {self.description}]"
+
     def _repr_html_(self) -> str:
         # "</" inside a <script> would end it early; JSON allows "<\/" for "</".
         payload = json.dumps(self.spec, separators=(",", ":"), allow_nan=False)
