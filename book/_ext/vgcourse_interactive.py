@@ -32,8 +32,8 @@ def add_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """``html-page-context``: the drawing scripts, on the pages that show an interactive figure."""
     if MARKER not in (context.get("body") or ""):
         return
-    for script in SCRIPTS:
-        app.add_js_file(script, priority=800)
+    for order, script in enumerate(SCRIPTS):  # one priority each: Sphinx sorts by priority
+        app.add_js_file(script, priority=800 + order)
 
 
 def setup(app: Sphinx) -> dict:
