@@ -1,15 +1,30 @@
 """Pages that pass an accessibility audit (axe-core, ``tests/test_browser.py``).
 
-A local Sphinx extension (``_config.yml``). Every figure's image gets a text alternative that
-says what it shows: its caption's text (MyST-NB's glued and executed images otherwise carry
-only their file name as ``alt``). An image that already has an ``alt`` keeps it, and one
-outside a figure keeps what its author wrote.
+A local Sphinx extension (``_config.yml``).
+
+* Every figure's image gets a text alternative that says what it shows: its caption's text
+  (MyST-NB's glued and executed images otherwise carry only their file name as ``alt``). An
+  image that already has an ``alt`` keeps it, and one outside a figure keeps what its author
+  wrote.
+* Two buttons of the theme (pydata-sphinx-theme) whose accessible name leaves out the text they
+  show (axe-core's ``label-content-name-mismatch``): the search field's button, named "Search"
+  while it shows "Search Ctrl+K", is named by what it shows; the colour-mode button's icons
+  lose their ``title`` (their text, "Light", "Dark", "System Settings", is not in the button's
+  name "Color mode") and are hidden from assistive technology. The pages' HTML is rewritten at
+  the end of the build; a rewrite that no longer finds its text fails the build, so a theme
+  update cannot silently undo it.
+* Code is highlighted with the theme's high-contrast styles (``pygments_light_style`` and
+  ``pygments_dark_style`` in ``_config.yml``): the default's comments fail the contrast ratio.
 """
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
 
 #: The longest text alternative: a screen reader reads it in one breath, the caption follows.
 ALT_MAX_CHARS = 400
@@ -39,6 +54,36 @@ def add_figure_alts(app: Sphinx, doctree: nodes.document, docname: str) -> None:
                 image["alt"] = alt
 
 
+#: (pattern, replacement) pairs applied to every HTML page the theme writes.
+THEME_FIXES = (
+    # the search field's button: named by the text it shows ("Search Ctrl+K")
+    (re.compile(r'(<button class="btn search-button-field search-button__button[^"]*"'
+                r' title="Search") aria-label="Search"'), r"\1"),
+    # the colour-mode button's icons: no title text outside the button's name
+    (re.compile(r'(<i class="theme-switch [^"]*" data-mode="\w+") +title="[^"]*"'),
+     r'\1 aria-hidden="true"'),
+)
+
+
+def fix_theme_html(app: Sphinx, exception: Exception | None) -> None:
+    """``build-finished``: apply ``THEME_FIXES`` to every page; each must apply somewhere."""
+    if exception is not None or app.builder.format != "html":
+        return
+    used = [0] * len(THEME_FIXES)
+    for page in Path(app.outdir).glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        new = text
+        for i, (pattern, replacement) in enumerate(THEME_FIXES):
+            new, n = pattern.subn(replacement, new)
+            used[i] += n
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+    unused = [THEME_FIXES[i][0].pattern for i, n in enumerate(used) if n == 0]
+    if unused:
+        raise ExtensionError(f"vgcourse_accessibility: the theme changed, no page has {unused}")
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("doctree-resolved", add_figure_alts)
+    app.connect("build-finished", fix_theme_html)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
