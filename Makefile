@@ -47,8 +47,9 @@ book: $(STAMP) $(CACHE_KEY)
 	@echo "Book: file://$(CURDIR)/_build/html/index.html"
 
 # The whole book as one PDF (_build/latex/vanishing-gradients.pdf), built offline with Sphinx's
-# LaTeX and Debian's TeX Live (apt: texlive-latex-recommended texlive-latex-extra
-# texlive-fonts-recommended latexmk), then the HTML again, which offers it for download.
+# LaTeX and Debian's TeX Live, XeLaTeX (apt: texlive-latex-recommended texlive-latex-extra
+# texlive-fonts-recommended texlive-xetex fonts-freefont-otf latexmk), then the HTML again,
+# which offers it for download.
 pdf: $(STAMP) $(CACHE_KEY)
 	$(BIN)/jupyter-book build book/ --builder pdflatex --path-output . -W -n --keep-going
 	$(BIN)/jupyter-book build book/ --path-output . -W -n --keep-going

@@ -2,7 +2,7 @@
 
 The session's book build (``book_build``, the HTML) is followed, in the same output folder (so
 the chapters' execution cache is reused), by Jupyter Book's LaTeX builder, ``--builder
-pdflatex``: Sphinx writes LaTeX and latexmk runs Debian's pdflatex, with no network. Then the HTML
+pdflatex``: Sphinx writes LaTeX and latexmk runs Debian's XeLaTeX, with no network. Then the HTML
 is built again, which copies the PDF next to the pages and links it from the landing page.
 
 The PDF is read back with poppler (``pdfinfo``, ``pdftotext``): it has a page per few hundred
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PDF_NAME = "vanishing-gradients.pdf"
 PAGES_DIR = ROOT / "benchmarks" / "results" / "pdf"
 REQUIRE = os.environ.get("VGCOURSE_REQUIRE_PDF", "") == "1"
-TOOLS = ("pdflatex", "latexmk", "pdftotext", "pdfinfo", "pdftoppm")
+TOOLS = ("xelatex", "latexmk", "pdftotext", "pdfinfo", "pdftoppm")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,8 @@ def pdf_build(book_build: BookBuild) -> tuple[BookBuild, Path]:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
         message = (f"PDF test not run: {missing} not installed (apt: texlive-latex-recommended "
-                   "texlive-latex-extra texlive-fonts-recommended latexmk poppler-utils)")
+                   "texlive-latex-extra texlive-fonts-recommended texlive-xetex "
+                   "fonts-freefont-otf latexmk poppler-utils)")
         if REQUIRE:
             pytest.fail(message + "; VGCOURSE_REQUIRE_PDF=1 requires it", pytrace=False)
         pytest.skip(message)
