@@ -3,8 +3,8 @@
 A local Sphinx extension (``_config.yml``). A chapter shows an interactive figure with
 ``vgcourse.interactive_figure(chart, description)``: its output is HTML that holds a Vega-Lite
 specification as JSON (``div.vgcourse-interactive``). On every page that has one, this
-extension adds the scripts that draw it, all served by the book itself (``_static/vendor/vega``,
-the npm builds of Vega, Vega-Lite and vega-embed, and ``_static/vgcourse-interactive.js``), so
+extension adds the script that draws it, ``_static/vgcourse-interactive.js``, which loads the
+npm builds of Vega, Vega-Lite and vega-embed (``_static/vendor/vega``), all served by the book, so
 that the page works offline and from a download. Pages without an interactive figure load none
 of them.
 
@@ -17,13 +17,9 @@ from __future__ import annotations
 
 from sphinx.application import Sphinx
 
-#: The scripts an interactive page loads, in order (vega-embed needs the other two).
-SCRIPTS = (
-    "vendor/vega/vega.min.js",
-    "vendor/vega/vega-lite.min.js",
-    "vendor/vega/vega-embed.min.js",
-    "vgcourse-interactive.js",
-)
+#: The script an interactive page loads; it loads Vega, Vega-Lite and vega-embed in that order
+#: (each needs the one before; Sphinx does not keep the order of scripts added per page).
+SCRIPT = "vgcourse-interactive.js"
 #: The class ``vgcourse.interactive`` gives a figure's element.
 MARKER = 'class="vgcourse-interactive"'
 
@@ -32,8 +28,7 @@ def add_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """``html-page-context``: the drawing scripts, on the pages that show an interactive figure."""
     if MARKER not in (context.get("body") or ""):
         return
-    for order, script in enumerate(SCRIPTS):  # one priority each: Sphinx sorts by priority
-        app.add_js_file(script, priority=800 + order)
+    app.add_js_file(SCRIPT, priority=800)
 
 
 def setup(app: Sphinx) -> dict:

@@ -7,6 +7,21 @@
 (function () {
   "use strict";
 
+  // Vega, then Vega-Lite, then vega-embed (each needs the one before), from this script's folder.
+  const base = document.currentScript.src.replace(/vgcourse-interactive\.js(\?.*)?$/, "");
+  const libraries = ["vendor/vega/vega.min.js", "vendor/vega/vega-lite.min.js",
+                     "vendor/vega/vega-embed.min.js"];
+  function load(i) {
+    if (i === libraries.length) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = base + libraries[i];
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(`could not load ${script.src}`));
+      document.head.appendChild(script);
+    }).then(() => load(i + 1));
+  }
+
   function label(container, view) {
     // The SVG's own name is the figure's text alternative; the controls get theirs from
     // vega-embed's <label> elements.
@@ -32,7 +47,7 @@
 
   function drawAll() {
     const figures = Array.from(document.querySelectorAll("div.vgcourse-interactive"));
-    Promise.all(figures.map(draw)).then(
+    load(0).then(() => Promise.all(figures.map(draw))).then(
       () => { document.documentElement.dataset.vgcourseInteractive = "ready"; },
       (error) => {
         document.documentElement.dataset.vgcourseInteractive = "failed";
