@@ -13,6 +13,10 @@ A local Sphinx extension (``_config.yml``).
   name "Color mode") and are hidden from assistive technology. The pages' HTML is rewritten at
   the end of the build; a rewrite that no longer finds its text fails the build, so a theme
   update cannot silently undo it.
+* MyST-NB's code-cell toggles (``<summary>`` named "Toggle hidden content" while it shows
+  "Show code cell source") are named by what they show; the bibliography's citation list
+  loses ``role="list"`` (its children are not list items, axe-core's
+  ``aria-required-children``) and its entries their ``doc-biblioentry`` role with it.
 * Code is highlighted with the theme's high-contrast styles (``pygments_light_style`` and
   ``pygments_dark_style`` in ``_config.yml``): the default's comments fail the contrast ratio.
 """
@@ -62,6 +66,12 @@ THEME_FIXES = (
     # the colour-mode button's icons: no title text outside the button's name
     (re.compile(r'(<i class="theme-switch [^"]*" data-mode="\w+") +title="[^"]*"'),
      r'\1 aria-hidden="true"'),
+    # MyST-NB's "Show code cell source" toggles: named by the text they show
+    (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
+    # the bibliography (docutils' citation list): a list whose items are not all list items
+    # (axe-core's aria-required-children) reads as the plain blocks it is drawn as
+    (re.compile(r'<div role="list" class="citation-list">'), '<div class="citation-list">'),
+    (re.compile(r'(<div class="citation" id="[^"]*") role="doc-biblioentry">'), r"\1>"),
 )
 
 
