@@ -75,12 +75,23 @@ THEME_FIXES = (
 )
 
 
+def note_written(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """``html-page-context``: the pages this build writes (an incremental build skips some)."""
+    app.env.vgcourse_written = getattr(app.env, "vgcourse_written", set()) | {pagename}
+
+
 def fix_theme_html(app: Sphinx, exception: Exception | None) -> None:
-    """``build-finished``: apply ``THEME_FIXES`` to every page; each must apply somewhere."""
+    """``build-finished``: apply ``THEME_FIXES`` to every page this build wrote; when it wrote
+    them all, each fix must have applied somewhere."""
     if exception is not None or app.builder.format != "html":
         return
+    written = getattr(app.env, "vgcourse_written", set())
+    app.env.vgcourse_written = set()
     used = [0] * len(THEME_FIXES)
-    for page in Path(app.outdir).glob("*.html"):
+    for name in sorted(written):
+        page = Path(app.outdir) / f"{name}.html"
+        if not page.is_file():
+            continue
         text = page.read_text(encoding="utf-8")
         new = text
         for i, (pattern, replacement) in enumerate(THEME_FIXES):
@@ -89,11 +100,12 @@ def fix_theme_html(app: Sphinx, exception: Exception | None) -> None:
         if new != text:
             page.write_text(new, encoding="utf-8")
     unused = [THEME_FIXES[i][0].pattern for i, n in enumerate(used) if n == 0]
-    if unused:
+    if unused and set(app.env.found_docs) <= written:
         raise ExtensionError(f"vgcourse_accessibility: the theme changed, no page has {unused}")
 
 
 def setup(app: Sphinx) -> dict:
     app.connect("doctree-resolved", add_figure_alts)
+    app.connect("html-page-context", note_written)
     app.connect("build-finished", fix_theme_html)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
