@@ -16,6 +16,7 @@ matplotlib and the course package are installed.
 from __future__ import annotations
 
 from sphinx.application import Sphinx
+from sphinx.builders.html._assets import _JavaScript
 
 #: The script an interactive page loads; it loads Vega, Vega-Lite and vega-embed in that order
 #: (each needs the one before; Sphinx does not keep the order of scripts added per page).
@@ -28,7 +29,9 @@ def add_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """``html-page-context``: the drawing scripts, on the pages that show an interactive figure."""
     if MARKER not in (context.get("body") or ""):
         return
-    app.add_js_file(SCRIPT, priority=800)
+    # a new list for this page only (app.add_js_file would change the builder's own list)
+    context["script_files"] = [*context["script_files"],
+                               _JavaScript(f"_static/{SCRIPT}", priority=800)]
 
 
 def setup(app: Sphinx) -> dict:
