@@ -13,7 +13,7 @@ CACHE_KEY := _build/.cache-key
 # 2-core machine (and the book build, nbgrader and pytest each run one kernel at a time).
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: all venv book test check lint student release autograde feedback grades similarity bench clean distclean FORCE
+.PHONY: all venv book pdf test check lint student release autograde feedback grades similarity bench clean distclean FORCE
 
 all: book
 
@@ -45,6 +45,15 @@ $(CACHE_KEY): FORCE | $(STAMP)
 book: $(STAMP) $(CACHE_KEY)
 	$(BIN)/jupyter-book build book/ --path-output . -W -n --keep-going
 	@echo "Book: file://$(CURDIR)/_build/html/index.html"
+
+# The whole book as one PDF (_build/latex/vanishing-gradients.pdf), built offline with Sphinx's
+# LaTeX and Debian's TeX Live, XeLaTeX (apt: texlive-latex-recommended texlive-latex-extra
+# texlive-fonts-recommended texlive-xetex fonts-freefont-otf latexmk), then the HTML again,
+# which offers it for download.
+pdf: $(STAMP) $(CACHE_KEY)
+	$(BIN)/jupyter-book build book/ --builder pdflatex --path-output . -W -n --keep-going
+	$(BIN)/jupyter-book build book/ --path-output . -W -n --keep-going
+	@echo "PDF: $(CURDIR)/_build/latex/vanishing-gradients.pdf"
 
 # The whole suite (what CI runs). It builds the book with the shared execution cache, so it
 # depends on the cache's key: a vgcourse edit cannot pass on chapter outputs cached before it.

@@ -28,6 +28,7 @@ MODULES = [
     "vgcourse.plots",
     "vgcourse.grading",
     "vgcourse.claims",
+    "vgcourse.interactive",
 ]
 
 EXPECTED_ALL = [
@@ -37,6 +38,7 @@ EXPECTED_ALL = [
     "Activation",
     "ClaimError",
     "History",
+    "InteractiveFigure",
     "LayerStats",
     "__version__",
     "accuracy",
@@ -53,6 +55,7 @@ EXPECTED_ALL = [
     "get_activation",
     "gradient_norms",
     "init_weights",
+    "interactive_figure",
     "linear_layers",
     "make_circles",
     "make_spiral",

@@ -12,6 +12,12 @@ Each page is also read the way a reader sees it, at a laptop width (1280 px) and
 math may stick out of its column or be cut off unless a scroll container holds it (code blocks
 and wide tables scroll, visibly).
 
+Every page runs with the network off (no host but loopback resolves). The chapters' interactive
+figures must be drawn from the book's own scripts and respond to each of their controls, moved
+from the keyboard; and every page, at both widths, must pass axe-core (``tests/vendor``) with
+no violation of impact serious or critical. Before anything is measured, a page must have
+settled: its fonts loaded, its math typeset, its interactive figures drawn and its layout still.
+
 Without Chromium the tests skip with the reason; with ``VGCOURSE_REQUIRE_BROWSER=1`` (set by
 ``.ci/run``) they fail instead, so CI cannot pass without them.
 """
@@ -96,6 +102,8 @@ def _chromium(*flags: str):
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+        # the network is off: no host but loopback resolves, so the book must serve all it needs
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
         f"--window-size={WINDOW[0]},{WINDOW[1]}", *flags,
     ):
         options.add_argument(flag)
@@ -120,8 +128,76 @@ def reader():
     yield from _chromium()
 
 
+#: Waits, in the page, for what it needs before anything is measured: the document and its
+#: images, the web fonts (``document.fonts.ready``: text measured in a fallback font is wider),
+#: MathJax's typesetting (``MathJax.startup.promise``) and the interactive figures (the book's
+#: script sets ``data-vgcourse-interactive`` on <html> when all of them are drawn); then the
+#: layout must hold still for three animation frames in a row. Resolves with what it waited
+#: for and how long, or with the reason it gave up.
+_SETTLE_JS = r"""
+const done = arguments[arguments.length - 1];
+const limit = arguments[0] * 1000;
+const start = performance.now();
+const seen = [];
+const until = (test, what) => new Promise((resolve, reject) => {
+  const poll = () => {
+    if (test()) { seen.push(`${what} after ${Math.round(performance.now() - start)} ms`);
+                  return resolve(); }
+    if (performance.now() - start > limit) return reject(new Error(`gave up waiting for ${what}`));
+    setTimeout(poll, 50);
+  };
+  poll();
+});
+const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+const layout = () => {
+  const d = document.documentElement;
+  return [d.scrollWidth, d.scrollHeight, document.querySelectorAll("mjx-container").length,
+          document.querySelectorAll(".vgcourse-interactive-view svg").length].join(",");
+};
+const interactive = document.querySelectorAll("div.vgcourse-interactive").length;
+until(() => document.readyState === "complete", "the document")
+  .then(() => Promise.all(Array.from(document.images).map((img) => img.complete ? null
+        : new Promise((r) => { img.onload = img.onerror = r; }))))
+  .then(() => document.fonts.ready).then(() => seen.push(`fonts (${document.fonts.status})`))
+  .then(() => until(() => !document.querySelector(".math") || (window.MathJax && MathJax.startup
+        && MathJax.startup.promise), "MathJax to start"))
+  .then(() => window.MathJax && MathJax.startup && MathJax.startup.promise)
+  .then(() => until(() => !interactive || document.documentElement.dataset.vgcourseInteractive,
+        `${interactive} interactive figures`))
+  .then(async () => {
+    let last = layout(), still = 0;
+    while (still < 3) {
+      await frame();
+      const now = layout();
+      still = now === last ? still + 1 : 0;
+      last = now;
+      if (performance.now() - start > limit)
+        throw new Error(`the layout never held still (${now})`);
+    }
+    seen.push(`layout still after ${Math.round(performance.now() - start)} ms`);
+  })
+  .then(() => done({ok: true, seen: seen,
+                    interactive: document.documentElement.dataset.vgcourseInteractive || null}),
+        (err) => done({ok: false, seen: seen, error: String(err)}));
+"""
+
+#: How long a page may take to settle: generous, so that a loaded machine is slow, not failing.
+SETTLE_S = 90
+
+
+def _settle(driver, url: str) -> dict:
+    """Wait for ``_SETTLE_JS``; fail, saying what was seen, if the page never settles."""
+    state = driver.execute_async_script(_SETTLE_JS, SETTLE_S)
+    assert state["ok"], f"{url}: {state['error']}; it had seen: {state['seen']}"
+    assert state["interactive"] in (None, "ready"), (
+        f"{url}: the interactive figures were not drawn ({state['interactive']}); "
+        f"console: {driver.get_log('browser')}"
+    )
+    return state
+
+
 def _load(driver, url: str) -> list[dict]:
-    """Open ``url``, wait for it and its images and math; return the console's messages."""
+    """Open ``url``, wait until it has settled (``_settle``); return the console's messages."""
     driver.get_log("browser")  # drop what earlier pages logged
     driver.get(url)
     # index.html is a redirect (<meta http-equiv="Refresh">): wait for the page it leads to
@@ -131,19 +207,7 @@ def _load(driver, url: str) -> list[dict]:
     ):
         assert time.monotonic() < deadline, f"{url} never finished redirecting"
         time.sleep(0.1)
-    driver.execute_async_script(
-        """
-        const done = arguments[arguments.length - 1];
-        const ready = () => document.readyState === "complete";
-        const wait = (resolve) => ready() ? resolve() : setTimeout(() => wait(resolve), 50);
-        new Promise(wait)
-          .then(() => Promise.all(Array.from(document.images).map(img => img.complete ? null
-                : new Promise(r => { img.onload = img.onerror = r; }))))
-          .then(() => (window.MathJax && MathJax.startup && MathJax.startup.promise)
-                ? MathJax.startup.promise : null)
-          .then(() => done(true), (err) => done(String(err)));
-        """
-    )
+    _settle(driver, url)
     return driver.get_log("browser")
 
 
@@ -319,7 +383,9 @@ for (const el of root.querySelectorAll("*")) {
 if (scrollbars) {
   for (const el of root.querySelectorAll(scrollable)) {
     if (scrolls(el) && el.scrollWidth > el.clientWidth + 1 && el.offsetHeight <= el.clientHeight)
-      found.push(describe(el, "scrolls without a visible scrollbar"));
+      found.push(describe(el, "scrolls without a visible scrollbar (scrollWidth "
+        + `${el.scrollWidth} > clientWidth ${el.clientWidth}, offsetHeight ${el.offsetHeight} `
+        + `<= clientHeight ${el.clientHeight}, fonts ${document.fonts.status})`));
   }
 }
 const page = document.documentElement.scrollWidth - document.documentElement.clientWidth;
@@ -347,12 +413,123 @@ def test_page_reads_cleanly(reader, server, page: str, name: str):
         _at_width(reader, width, urljoin(server, f"{page}.html"))
         raw = reader.execute_script(_RAW_MARKUP_JS)
         clipped = reader.execute_script(_CLIPPED_JS, SCROLLABLE[name], name == "laptop")
+        if clipped:  # measured mid-layout? Settle again; report what is still wrong then
+            _settle(reader, page)
+            clipped = reader.execute_script(_CLIPPED_JS, SCROLLABLE[name], name == "laptop")
     finally:
         reader.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     problems = [f"raw markup, {r}" for r in raw] + [f"clipped, {c}" for c in clipped]
     assert not problems, (
         f"{page} at {width} px: {len(problems)} rendering problems:\n" + "\n".join(problems[:25])
     )
+
+
+#: The chapters with interactive figures (vgcourse.interactive_figure), and how many each has.
+INTERACTIVE = {
+    "01_sigmoid_gradient_decay": 1,
+    "02_multiplicative_chains": 1,
+    "04_initialization": 1,
+    "07_gradients_through_time": 1,
+}
+
+#: What a figure draws: its SVG's marks (their markup), which a control must change.
+_DRAWING_JS = """
+return Array.from(document.querySelectorAll("div.vgcourse-interactive")).map((fig) => {
+  const svg = fig.querySelector(".vgcourse-interactive-view svg");
+  return svg ? Array.from(svg.querySelectorAll("g.mark-line path, g.mark-symbol path, "
+    + "g.mark-rule line, g.mark-rule path")).map((p) => p.getAttribute("d")
+    || [p.getAttribute("x1"), p.getAttribute("y1"), p.getAttribute("x2"),
+        p.getAttribute("y2")].join(",")).join("|") : null;
+});
+"""
+
+#: Resources the page loaded from anywhere but the book's own server.
+_FOREIGN_JS = """
+const here = location.origin;
+return performance.getEntriesByType("resource").map((e) => e.name)
+  .filter((n) => !n.startsWith(here) && !n.startsWith("data:"));
+"""
+
+
+def _wait_for_change(driver, index: int, before: str, seconds: float = 30) -> str:
+    """The figure's drawing once it differs from ``before`` (or as it is after ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        now = driver.execute_script(_DRAWING_JS)[index]
+        if now != before or time.monotonic() > deadline:
+            return now
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("page", list(INTERACTIVE))
+def test_interactive_figures_respond(reader, server, page: str):
+    """With the network off, every interactive figure is drawn from the book's own scripts, and
+    moving each of its controls from the keyboard changes what it draws, with no console error
+    or warning."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url = urljoin(server, f"{page}.html")
+    console = _load(reader, url)
+    figures = reader.find_elements(By.CSS_SELECTOR, "div.vgcourse-interactive")
+    assert len(figures) == INTERACTIVE[page], (
+        f"{page}: {len(figures)} interactive figures, expected {INTERACTIVE[page]}")
+    foreign = reader.execute_script(_FOREIGN_JS)
+    assert not foreign, f"{page}: loaded from outside the book: {foreign}"
+    for index, figure in enumerate(figures):
+        drawing = reader.execute_script(_DRAWING_JS)[index]
+        assert drawing, f"{page}: interactive figure {index + 1} drew no lines or points"
+        controls = figure.find_elements(By.CSS_SELECTOR, "input, select")
+        assert controls, f"{page}: interactive figure {index + 1} has no control"
+        for control in controls:
+            name = control.find_element(By.XPATH, "./ancestor::label").text.strip()
+            before = control.get_attribute("value")
+            reader.execute_script("arguments[0].scrollIntoView({block: 'center'});", control)
+            control.send_keys(Keys.ARROW_DOWN if control.tag_name == "select"
+                              else Keys.ARROW_RIGHT)
+            after = control.get_attribute("value")
+            assert after != before, (
+                f"{page}, figure {index + 1}: the control '{name}' did not move from the "
+                f"keyboard (value {before!r})")
+            now = _wait_for_change(reader, index, drawing)
+            assert now != drawing, (
+                f"{page}, figure {index + 1}: moving '{name}' from {before} to {after} left the "
+                f"drawing as it was ({len(drawing)} characters of SVG paths)")
+            drawing = now
+    console += reader.get_log("browser")
+    problems = [m["message"] for m in console if m["level"] in ("SEVERE", "WARNING")]
+    assert not problems, f"{page}: console errors or warnings:\n" + "\n".join(problems)
+
+
+AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
+#: The impacts that fail the test (axe's scale: minor, moderate, serious, critical).
+AXE_FAILING = ("serious", "critical")
+
+
+@pytest.mark.parametrize("name", list(READING_WIDTHS))
+@pytest.mark.parametrize("page", PAGES)
+def test_page_passes_axe(reader, server, page: str, name: str):
+    """axe-core (served from tests/vendor, run in the page) finds no violation of impact serious
+    or critical, at a laptop's and at a phone's width."""
+    width = READING_WIDTHS[name]
+    try:
+        _at_width(reader, width, urljoin(server, f"{page}.html"))
+        reader.execute_script(AXE.read_text(encoding="utf-8"))
+        result = reader.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']})"
+            "  .then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact,"
+            "    help: v.help, nodes: v.nodes.map((n) => n.target.join(' ') + ': '"
+            "      + (n.failureSummary || '').replace(/\\s+/g, ' ').slice(0, 200))}))),"
+            "        (err) => done({error: String(err)}));"
+        )
+    finally:
+        reader.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert not isinstance(result, dict), f"{page}: axe-core failed to run: {result['error']}"
+    failing = [v for v in result if v["impact"] in AXE_FAILING]
+    report = [f"{v['impact']} {v['id']} ({v['help']}), {len(v['nodes'])} elements, e.g. "
+              + "; ".join(v["nodes"][:3]) for v in failing]
+    assert not failing, f"{page} at {width} px: axe-core violations:\n" + "\n".join(report)
 
 
 def _page_of(href: str) -> str:

@@ -5,8 +5,9 @@ derivatives (:mod:`vgcourse.activations`), toy data sets (:mod:`vgcourse.data`),
 perceptrons and their initializations (:mod:`vgcourse.models`), gradient and activation
 diagnostics (:mod:`vgcourse.diagnostics`), a small training loop (:mod:`vgcourse.training`),
 plots (:mod:`vgcourse.plots`) and the checks of the autograded exercises
-(:mod:`vgcourse.grading`), and the claims a chapter checks
-against its own numbers (:mod:`vgcourse.claims`).
+(:mod:`vgcourse.grading`), the claims a chapter checks
+against its own numbers (:mod:`vgcourse.claims`) and the online book's interactive figures
+(:mod:`vgcourse.interactive`).
 
 Examples
 --------
@@ -35,6 +36,7 @@ from .grading import (
     observe,
     observe_raises,
 )
+from .interactive import InteractiveFigure, interactive_figure
 from .models import INIT_SCHEMES, init_weights, linear_layers, mlp
 from .training import OPTIMIZERS, History, train
 
@@ -64,6 +66,7 @@ __all__ = [
     "Activation",
     "ClaimError",
     "History",
+    "InteractiveFigure",
     "LayerStats",
     "__version__",
     "accuracy",
@@ -80,6 +83,7 @@ __all__ = [
     "get_activation",
     "gradient_norms",
     "init_weights",
+    "interactive_figure",
     "linear_layers",
     "make_circles",
     "make_spiral",

@@ -23,6 +23,7 @@ from matplotlib.axes import Axes
 from torch import nn
 
 from ._nets import capture_activations, model_dtype, preserved
+from ._palette import OKABE_ITO
 from ._validation import as_float_tensor, check_choice, check_float, check_int, check_module
 from .training import History
 
@@ -34,6 +35,14 @@ __all__ = [
 ]
 
 _HISTORY_KEYS: tuple[str, ...] = ("loss", "accuracy", "grad_norms", "update_ratio")
+#: Overlaid lines differ in colour (Okabe-Ito, safe for colour-blind readers) and in line style.
+_LINE_STYLES: tuple[Any, ...] = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)),
+                                 (0, (1, 3)))
+
+
+def _line_style(i: int) -> dict[str, Any]:
+    """The colour and line style of the ``i``-th of several overlaid lines."""
+    return {"color": OKABE_ITO[i % (len(OKABE_ITO) - 1)], "linestyle": _LINE_STYLES[i % 7]}
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -84,7 +93,7 @@ def plot_gradient_norms(
     if not items:
         raise ValueError("runs must hold at least one run of gradient norms, received none.")
     ax = _axes(ax)
-    for label, norms in items:
+    for i, (label, norms) in enumerate(items):
         values = np.asarray(norms, dtype=np.float64)
         if values.ndim != 1 or values.size == 0:
             raise ValueError(
@@ -96,7 +105,8 @@ def plot_gradient_norms(
                 f"runs[{label!r}] must hold positive finite norms for a log axis, "
                 f"received {values.tolist()}."
             )
-        ax.plot(np.arange(1, values.size + 1), values, marker=marker, label=label or None)
+        ax.plot(np.arange(1, values.size + 1), values, marker=marker, label=label or None,
+                **_line_style(i))
     ax.set_yscale("log")
     ax.set_xlabel("layer (1 = input)")
     ax.set_ylabel(r"$\|\partial L / \partial W\|_F$")
@@ -156,7 +166,7 @@ def plot_history(
     else:
         for i in range(values.shape[1]):
             prefix = f"{label} " if label else ""
-            ax.plot(history.step, values[:, i], label=f"{prefix}layer {i + 1}")
+            ax.plot(history.step, values[:, i], label=f"{prefix}layer {i + 1}", **_line_style(i))
     if log if log is not None else key in ("grad_norms", "update_ratio"):
         ax.set_yscale("log")
     ax.set_xlabel("step")

@@ -12,6 +12,8 @@ and the course package are installed (Colab, a laptop, Binder):
 * ``from myst_nb import glue`` becomes ``from vgcourse.glue import glue``, and every glued
   figure is shown, by a cell calling ``show_glued``, where the chapter shows it, under its
   caption (that cell carries the build's image, so the figure is there before the first run);
+* cells tagged ``book-only`` (the online book's interactive figures, built with Altair) are
+  left out;
 * the Markdown is plain: glued values are filled in from the build's own execution, citations
   read "(Glorot and Bengio, 2010)" with the bibliography at the end, figure, section and page
   references are text (pages link to the online book, ``html_baseurl``), ``{literalinclude}``
@@ -59,6 +61,9 @@ EQ_LABEL = re.compile(r"^(\s*.*\$\$)\s*\([\w.:-]+\)\s*$")
 LOCAL_LINK = re.compile(r"\]\((?!https?:|mailto:)([^)\s]*?)(\.md|\.ipynb)?(#[^)\s]*)?\)")
 ADMONITIONS = {"note", "important", "warning", "tip", "hint", "caution", "attention",
                "danger", "error", "seealso", "admonition"}
+#: Cells with this tag build what only the online book shows (its interactive figures, drawn
+#: with Altair): the download leaves them out.
+BOOK_ONLY_TAG = "book-only"
 CITE_ROLES = {"cite", "cite:p", "cite:ps", "cite:t", "cite:ts", "cite:alp", "cite:author",
               "cite:year", "cite:yearpar"}
 
@@ -577,6 +582,8 @@ def standalone_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode:
     chapter = Chapter(app, docname)
     cells = [install_cell(*package_spec(app), packages_url(app))]
     for cell in notebook.cells:
+        if BOOK_ONLY_TAG in cell.metadata.get("tags", []):
+            continue  # the online book's interactive figures (Altair): not in the download
         if cell.cell_type == "code":
             cells.append(convert_code_cell(cell, chapter))
             continue
