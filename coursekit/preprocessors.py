@@ -58,6 +58,9 @@ class GuardedExecute(Execute):
     """
 
     mode = Unicode("record").tag(config=True)
+    #: Seconds to wait for a cell's output after its reply (nbclient's default, 4 s, is short on
+    #: a loaded machine; a refused message is only noticed when it runs out).
+    iopub_timeout = Integer(30).tag(config=True)
     wall_s = Float(600.0).tag(config=True)
     cell_output_bytes = Integer(256 * 1024).tag(config=True)
     notebook_output_bytes = Integer(2 * 1024 * 1024).tag(config=True)

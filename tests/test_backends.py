@@ -293,10 +293,9 @@ def test_each_resource_case_ends_with_a_reason(resource_batch):
         assert "MemoryError" in _printed(memory)
     else:
         assert any("memory limit" in r for r in memory["reasons"]), memory["reasons"]
-    processes = results["processes"]
+    processes = results["processes"]  # the kernel lives through the fork bomb and the kill
     assert "[output truncated" in _printed(processes)
-    assert "fork bomb stopped after" in _printed(processes) or any(
-        "kernel died" in r for r in processes["reasons"]), processes["reasons"]
+    assert processes["score"] == processes["max_score"], processes
     assert any("wall clock" in r for r in results["clock"]["reasons"]), results["clock"]
     output = results["output"]  # a 50 MB line: one message over the grader's limit
     assert any("message over the grader's size limit" in r for r in output["reasons"]), output

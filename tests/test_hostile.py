@@ -123,7 +123,9 @@ def batch(tmp_path_factory, sandbox):
     ship.mkdir()
     (ship / "__init__.py").write_text("SHADOWED = True\n")
     (ship / "grading.py").write_text((HOSTILE / "shadow_grading.py").read_text())
-    grader_outputs = ("gradebook.db", "autograded/", "grading/")  # what the batch writes
+    # what the batch writes: the gradebook, the graded notebooks and records, and the expected
+    # values of the reference run of the instructor's solution
+    grader_outputs = ("gradebook.db", "autograded/", "grading/", "expected/")
     before = _tree_hash(course, skip=grader_outputs), _tree_hash(REPO / "vgcourse")
     order = [HONEST, BLANK, *ATTACKERS, COPIED, *(f"style_{k}" for k in HONEST_STYLES)]
     results = grade_batch(course)
