@@ -20,7 +20,7 @@ Examples
 from typing import TYPE_CHECKING, Any
 
 from .activations import ACTIVATION_NAMES, Activation, get_activation
-from .claims import ClaimError, claim
+from .claims import ClaimError, agrees, claim, fact, falsifier
 from .data import make_circles, make_spiral
 from .diagnostics import LayerStats, accuracy, activation_stats, gradient_norms
 from .grading import check_close, check_equal, check_finite, check_shape, check_type
@@ -57,12 +57,15 @@ __all__ = [
     "__version__",
     "accuracy",
     "activation_stats",
+    "agrees",
     "check_close",
     "check_equal",
     "check_finite",
     "check_shape",
     "check_type",
     "claim",
+    "fact",
+    "falsifier",
     "get_activation",
     "gradient_norms",
     "init_weights",
