@@ -28,6 +28,7 @@ MODULES = [
     "vgcourse.plots",
     "vgcourse.grading",
     "vgcourse.claims",
+    "vgcourse.meanfield",
 ]
 
 EXPECTED_ALL = [
@@ -61,6 +62,7 @@ EXPECTED_ALL = [
     "plot_decision_boundary",
     "plot_gradient_norms",
     "plot_history",
+    "tanh_fixed_point",
     "train",
 ]
 

@@ -24,6 +24,7 @@ from .claims import ClaimError, agrees, claim, fact, falsifier
 from .data import make_circles, make_spiral
 from .diagnostics import LayerStats, accuracy, activation_stats, gradient_norms
 from .grading import check_close, check_equal, check_finite, check_shape, check_type
+from .meanfield import tanh_fixed_point
 from .models import INIT_SCHEMES, init_weights, linear_layers, mlp
 from .training import OPTIMIZERS, History, train
 
@@ -77,6 +78,7 @@ __all__ = [
     "plot_decision_boundary",
     "plot_gradient_norms",
     "plot_history",
+    "tanh_fixed_point",
     "train",
 ]
 
