@@ -65,6 +65,6 @@ def tanh_fixed_point(gain: float, bias_std: float = 0.0,
     weight = weight / weight.sum()
     q = 1.0
     for _ in range(iterations):
-        q = gain**2 * np.sum(weight * np.tanh(np.sqrt(q) * z) ** 2) + bias_std**2
-    chi = gain**2 * np.sum(weight * (1 - np.tanh(np.sqrt(q) * z) ** 2) ** 2)
-    return float(q), float(chi)
+        q = float(gain**2 * np.sum(weight * np.tanh(np.sqrt(q) * z) ** 2) + bias_std**2)
+    chi = float(gain**2 * np.sum(weight * (1 - np.tanh(np.sqrt(q) * z) ** 2) ** 2))
+    return q, chi
