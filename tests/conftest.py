@@ -11,6 +11,7 @@ build fails, every test that needs it errors with the build's log.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -58,7 +59,13 @@ def jupyter_book_build(source: Path, output: Path, *extra: str,
 
 @pytest.fixture(scope="session")
 def book_build(tmp_path_factory) -> BookBuild:
-    """The whole book, built once per session with the gate's flags (see module docstring)."""
+    """The whole book, built once per session with the gate's flags (see module docstring).
+
+    The build's execution cache (``_build/.jupyter_cache``, shared with ``make book``) is
+    cleared first: a chapter served from the cache would not run, and its claims would not be
+    checked or logged. The build leaves a fresh cache behind.
+    """
+    shutil.rmtree(REPO / "_build" / ".jupyter_cache", ignore_errors=True)
     return jupyter_book_build(REPO / "book", tmp_path_factory.mktemp("book"))
 
 
