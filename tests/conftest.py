@@ -3,12 +3,15 @@
 ``built_book`` builds the whole book ONCE per pytest session with the gate's command,
 ``jupyter-book build book/ --all -W -n --keep-going``, into a temporary output folder, and returns
 the path of its ``_build/html`` folder (used by test_book_build.py, the published-book and the
-browser tests). If the build fails, every test that needs it errors with the build's log.
+browser tests). Every ``claim``/``fact``/``agrees`` a chapter makes while it executes is logged
+to ``claims.jsonl`` beside ``_build`` (``BookBuild.claims``; read by test_claims.py). If the
+build fails, every test that needs it errors with the build's log.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -39,25 +42,36 @@ class BookBuild:
     log: str
     html: Path
     seconds: float
+    claims: Path
 
 
 def jupyter_book_build(source: Path, output: Path, *extra: str,
                        limit_s: int = BOOK_BUILD_LIMIT_S) -> BookBuild:
-    """Run ``jupyter-book build SOURCE --all -W -n --keep-going --path-output OUTPUT``."""
+    """Run ``jupyter-book build SOURCE --all -W -n --keep-going --path-output OUTPUT``, logging
+    the chapters' claims to ``OUTPUT/claims.jsonl`` (see :mod:`vgcourse.claims`)."""
     jb = bin_dir() / "jupyter-book"
     command = [str(jb), "build", str(source), "--all", "-W", "-n", "--keep-going",
                "--path-output", str(output), *extra]
-    env = venv_env()
+    claims = output / "claims.jsonl"
+    output.mkdir(parents=True, exist_ok=True)
+    claims.unlink(missing_ok=True)
+    env = venv_env(VGCOURSE_CLAIMS_LOG=str(claims))
     start = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=limit_s)
     return BookBuild(done.returncode, done.stdout + done.stderr, output / "_build" / "html",
-                     time.perf_counter() - start)
+                     time.perf_counter() - start, claims)
 
 
 @pytest.fixture(scope="session")
 def book_build(tmp_path_factory) -> BookBuild:
-    """The whole book, built once per session with the gate's flags (see module docstring)."""
+    """The whole book, built once per session with the gate's flags (see module docstring).
+
+    The build's execution cache (``_build/.jupyter_cache``, shared with ``make book``) is
+    cleared first: a chapter served from the cache would not run, and its claims would not be
+    checked or logged. The build leaves a fresh cache behind.
+    """
+    shutil.rmtree(REPO / "_build" / ".jupyter_cache", ignore_errors=True)
     return jupyter_book_build(REPO / "book", tmp_path_factory.mktemp("book"))
 
 

@@ -29,6 +29,7 @@ MODULES = [
     "vgcourse.grading",
     "vgcourse.claims",
     "vgcourse.interactive",
+    "vgcourse.meanfield",
 ]
 
 EXPECTED_ALL = [
@@ -43,6 +44,7 @@ EXPECTED_ALL = [
     "__version__",
     "accuracy",
     "activation_stats",
+    "agrees",
     "check_close",
     "check_equal",
     "check_finite",
@@ -52,6 +54,8 @@ EXPECTED_ALL = [
     "compare",
     "decode_value",
     "encode_value",
+    "fact",
+    "falsifier",
     "get_activation",
     "gradient_norms",
     "init_weights",
@@ -66,6 +70,7 @@ EXPECTED_ALL = [
     "plot_decision_boundary",
     "plot_gradient_norms",
     "plot_history",
+    "tanh_fixed_point",
     "train",
 ]
 

@@ -21,7 +21,7 @@ Examples
 from typing import TYPE_CHECKING, Any
 
 from .activations import ACTIVATION_NAMES, Activation, get_activation
-from .claims import ClaimError, claim
+from .claims import ClaimError, agrees, claim, fact, falsifier
 from .data import make_circles, make_spiral
 from .diagnostics import LayerStats, accuracy, activation_stats, gradient_norms
 from .grading import (
@@ -37,6 +37,7 @@ from .grading import (
     observe_raises,
 )
 from .interactive import InteractiveFigure, interactive_figure
+from .meanfield import tanh_fixed_point
 from .models import INIT_SCHEMES, init_weights, linear_layers, mlp
 from .training import OPTIMIZERS, History, train
 
@@ -71,6 +72,7 @@ __all__ = [
     "__version__",
     "accuracy",
     "activation_stats",
+    "agrees",
     "check_close",
     "check_equal",
     "check_finite",
@@ -80,6 +82,8 @@ __all__ = [
     "compare",
     "decode_value",
     "encode_value",
+    "fact",
+    "falsifier",
     "get_activation",
     "gradient_norms",
     "init_weights",
@@ -94,6 +98,7 @@ __all__ = [
     "plot_decision_boundary",
     "plot_gradient_norms",
     "plot_history",
+    "tanh_fixed_point",
     "train",
 ]
 
