@@ -276,8 +276,8 @@ def _cell(res: dict, gid: str) -> dict:
 
 def _printed(res: dict) -> str:
     nb = nbformat.reads(next(iter(res["autograded"].values())), as_version=4)
-    return "".join(str(o.get("text", "")) + str(o.get("evalue", "")) for c in nb.cells
-                   if c.cell_type == "code" for o in c.get("outputs", []))
+    return "".join(str(o.get("text", "")) + str(o.get("ename", "")) + str(o.get("evalue", ""))
+                   for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
 
 
 @pytest.mark.slow
