@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from coursekit import gradebook
+from coursekit import backends, gradebook
 from coursekit import result as res
 from coursekit.assignments import COURSE
 from coursekit.nbgrader_run import use_venv_bin
@@ -316,11 +316,13 @@ def sandbox_gate(sandbox: bool, out=None) -> bool:
               "with your rights and can read or change the course: trusted submissions only.",
               file=out)
         return True
-    ok, why = sandbox_available()
+    ok, text = sandbox_available()
     if not ok:
-        print(f"Refusing to grade: the sandbox cannot run on this machine ({why}). Install "
-              "bubblewrap (Debian: apt-get install bubblewrap) and run as a user that may "
-              "create cgroups, or grade trusted submissions with SANDBOX=off.", file=out)
+        print(f"Refusing to grade: no sandbox back-end can isolate a submission here ({text}). "
+              "Install bubblewrap (Debian: apt-get install bubblewrap) and allow unprivileged "
+              "user namespaces, or grade trusted submissions with SANDBOX=off.", file=out)
+    else:
+        print(text.splitlines()[0], file=out)  # the back-end, named in the output
     return ok
 
 
@@ -336,19 +338,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="'local' (a Dask LocalCluster) or a Dask scheduler address")
     parser.add_argument("--force", action="store_true",
                         default=env.get("FORCE", "") not in ("", "0"))
-    parser.add_argument("--sandbox", choices=("on", "off"), default=env.get("SANDBOX") or "on",
-                        help="'off' grades WITHOUT the sandbox: trusted submissions only")
+    parser.add_argument("--sandbox", choices=("on", "auto", *backends.ORDER, "off"),
+                        default=env.get(backends.CHOICE_ENV) or "on",
+                        help="a back-end (cgroup2, cgroup1, userns), 'on' for the first that "
+                             "runs here, or 'off': WITHOUT the sandbox, trusted submissions only")
     args = parser.parse_args(argv)
+    if args.sandbox != "off":  # the workers (processes or Dask) choose by the environment
+        os.environ[backends.CHOICE_ENV] = args.sandbox
     if args.jobs is not None and args.jobs < 1:
         raise ValueError(f"jobs: expected a positive number of workers, got {args.jobs}")
-    if not sandbox_gate(args.sandbox == "on"):
+    if not sandbox_gate(args.sandbox != "off"):
         return 2
     if not find_tasks(args.course):
         print(f"No submissions: put them in {args.course}/submitted/<student>/<assignment>/")
         return 1
     use_venv_bin()
     results = grade_class(args.course, jobs=args.jobs, scheduler=args.scheduler,
-                          force=args.force, sandbox=args.sandbox == "on")
+                          force=args.force, sandbox=args.sandbox != "off")
     return 1 if any(r.status == res.FAILED for r in results) else 0
 
 
