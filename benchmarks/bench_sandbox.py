@@ -1,5 +1,8 @@
 """What the sandbox costs: one ps1 submission graded in it and outside it, in turns, in one run.
 
+Every sandbox back-end this machine can run (``coursekit.backends``: cgroup2, cgroup1, userns) is
+measured in the same turns; ``sandboxed`` is the one ``make autograde`` would choose here.
+
 ``coursekit.worker.grade_submission`` grades the same full-marks ps1_sigmoid_decay submission
 ``--repeats`` times with ``sandbox=True`` (bubblewrap and the back-end's limits) and as
 many times with ``sandbox=False`` (nbgrader's own kernel, the instructor's rights), alternating,
@@ -22,16 +25,19 @@ from pathlib import Path
 
 from bench_grading import ASSIGNMENT, REPO, machine_cpu_s, make_class
 
+from coursekit import backends, worker
 from coursekit import sandbox as sb
-from coursekit import worker
 
 RESULTS = REPO / "benchmarks" / "results" / "bench_sandbox.json"
 
 
-def grade(course: Path, student: str, sandboxed: bool) -> tuple[float, float, dict]:
-    """(wall seconds, machine CPU-seconds, result) of grading the submission once."""
+def grade(course: Path, student: str, backend: str) -> tuple[float, float, dict]:
+    """(wall seconds, machine CPU-seconds, result) of grading the submission once with that
+    back-end (``off``: without the sandbox)."""
+    if backend != "off":
+        os.environ[backends.CHOICE_ENV] = backend
     cpu, start = machine_cpu_s(), time.perf_counter()
-    result = worker.grade_submission(course, ASSIGNMENT, student, sandbox=sandboxed)
+    result = worker.grade_submission(course, ASSIGNMENT, student, sandbox=backend != "off")
     return time.perf_counter() - start, machine_cpu_s() - cpu, result
 
 
@@ -54,23 +60,29 @@ def main(argv: list[str] | None = None) -> int:
     if not ok:
         raise SystemExit(f"bench_sandbox: the sandbox is not available ({why})")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    chosen = sb.backend().name
+    usable = [name for name in backends.ORDER
+              if backends.probe(name, sb._bwrap_check) is None]
+    conditions = [*usable, "off"]
     load_at_start = os.getloadavg()
-    runs: dict[bool, list] = {True: [], False: []}
+    runs: dict[str, list] = {name: [] for name in conditions}
     with tempfile.TemporaryDirectory(prefix="bench_sandbox_") as tmp:
         course = make_class(Path(tmp), 1)  # one submission, of the first kind: "full"
         (student,) = (path.name for path in (course / "submitted").iterdir())
-        for sandboxed in (True, False):  # warm-up: imports, caches
-            grade(course, student, sandboxed)
+        for name in conditions:  # warm-up: imports, caches, the reference run
+            grade(course, student, name)
         for _ in range(args.repeats):
-            for sandboxed in (True, False):
-                runs[sandboxed].append(grade(course, student, sandboxed))
-    sandboxed, plain = summary(runs[True]), summary(runs[False])
+            for name in conditions:
+                runs[name].append(grade(course, student, name))
+    sandboxed, plain = summary(runs[chosen]), summary(runs["off"])
+    per_backend = {name: summary(runs[name]) for name in usable}
     record = {
         "benchmark": "bench_sandbox", "assignment": ASSIGNMENT, "repeats": args.repeats,
-        "sandboxed": sandboxed, "unsandboxed": plain,
+        "backend": chosen, "sandboxed": sandboxed, "unsandboxed": plain,
+        "backends": per_backend,
         "sandbox_wall_overhead_s": round(sandboxed["wall_s_median"] - plain["wall_s_median"], 2),
         "sandbox_wall_ratio": round(sandboxed["wall_s_median"] / plain["wall_s_median"], 2),
-        "same_scores": sandboxed["scores"] == plain["scores"],
+        "same_scores": all(r["scores"] == plain["scores"] for r in per_backend.values()),
         "machine": {"cpus": os.cpu_count(), "load_average_at_start": load_at_start,
                     "load_average_at_end": os.getloadavg()},
         "command": f".venv/bin/python benchmarks/bench_sandbox.py --repeats {args.repeats}",
