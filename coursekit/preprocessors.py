@@ -184,7 +184,8 @@ class GuardedExecute(Execute):
         return out
 
 
-def _first_error(cell) -> str:
+def first_error(cell) -> str:
+    """The first line of a cell's first error output (``ename: evalue``), or ''."""
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
             text = f"{out.get('ename', '')}: {out.get('evalue', '')}".strip(": ")
@@ -213,7 +214,7 @@ class Judge(NbGraderPreprocessor):
         if not is_test(cell):
             return cell, resources
         label = grade_id(cell)
-        stopped = _first_error(cell)
+        stopped = first_error(cell)
         if label in self._taken["refused"]:
             verdict = self._taken["refused"][label]
         elif label not in self._record:

@@ -380,3 +380,19 @@ def find_assignment(name: str, source_root: Path = SOURCE_ROOT) -> Assignment:
             f"<name>.ipynb), received {name!r}"
         )
     return found[name]
+
+
+def leftover_processes(uid: int) -> list[str]:
+    """Processes of user ``uid`` still running a kernel or what the hostile cases start
+    (``sleep 600``): what a batch must not leave behind."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or proc.stat().st_uid != uid:
+                continue
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "ipykernel" in cmd or "sleep 600" in cmd:
+            found.append(f"{proc.name}: {cmd[:80]}")
+    return found

@@ -41,7 +41,7 @@ from coursekit.nbgrader_run import (
     read_scores,
     run_nbgrader,
 )
-from coursekit.preprocessors import RESOURCES_KEY, GuardedExecute, Judge
+from coursekit.preprocessors import RESOURCES_KEY, GuardedExecute, Judge, first_error
 from coursekit.sanitize import parse_timestamp
 
 #: The most bytes of a submitted notebook the grader reads.
@@ -230,10 +230,8 @@ def _read_events(report: Path) -> list[dict]:
 
 def _message(cell) -> str:
     """First line of what made a graded cell fail, or ''."""
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            text = f"{out.get('ename', '')}: {out.get('evalue', '')}".strip(": ")
-            return (text.splitlines() or [""])[0][:300]
+    if first_error(cell):
+        return first_error(cell)
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream" and out.get("name") == "stderr":
             return ("wrote to stderr: " + str(out.get("text", "")).strip())[:300]

@@ -32,7 +32,7 @@ from coursekit import backends
 from coursekit import sandbox as sb
 from coursekit.cells import grade_id, read_notebook
 from coursekit.nbgrader_run import run_nbgrader
-from coursekit.testing import solved
+from coursekit.testing import leftover_processes, solved
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "course" / "source" / "fixture_ps"
@@ -207,20 +207,6 @@ def _build_class(root: Path) -> Path:
     return course
 
 
-def _leftovers(uid: int) -> list[str]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if not proc.name.isdigit() or proc.stat().st_uid != uid:
-                continue
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if "ipykernel" in cmd or "sleep 600" in cmd:
-            found.append(f"{proc.name}: {cmd[:80]}")
-    return found
-
-
 @pytest.fixture(scope="module", params=["cgroup1", "userns"])
 def resource_batch(request, tmp_path_factory, sandbox):
     """(back-end, results) of one batch of the resource cases on that back-end."""
@@ -267,7 +253,7 @@ def resource_batch(request, tmp_path_factory, sandbox):
     for student, res in sorted(results.items()):
         print(f"  {name} {student:10s} {res['status']:8s} {res['score']:g}/{res['max_score']:g} "
               f"{res['seconds']:.1f} s {res['reasons'][:2]}")
-    return name, results, _leftovers(uid), _leftovers(sb.SANDBOX_UID)
+    return name, results, leftover_processes(uid), leftover_processes(sb.SANDBOX_UID)
 
 
 def _cell(res: dict, gid: str) -> dict:

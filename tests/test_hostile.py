@@ -45,7 +45,13 @@ from coursekit import worker
 from coursekit.assignments import discover_assignments
 from coursekit.cells import grade_id, is_test, read_notebook
 from coursekit.nbgrader_run import run_nbgrader
-from coursekit.testing import make_course, secret_lines, solved, write_submission
+from coursekit.testing import (
+    leftover_processes,
+    make_course,
+    secret_lines,
+    solved,
+    write_submission,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps1_sigmoid_decay"
@@ -91,21 +97,6 @@ def _tree_hash(root: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
     return out
 
 
-def _leftover_processes() -> list[str]:
-    """Processes of the sandbox's user still running what the attacks started."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if not proc.name.isdigit() or proc.stat().st_uid != sb.SANDBOX_UID:
-                continue
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if "ipykernel" in cmd or "sleep 600" in cmd:
-            found.append(f"{proc.name}: {cmd[:80]}")
-    return found
-
-
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory, sandbox):
     """The course, the submissions, hashes before and after, the results of one batch."""
@@ -140,7 +131,7 @@ def batch(tmp_path_factory, sandbox):
         print(f"  {student:10s} {res['status']:8s} {res['score']:g}/{res['max_score']:g} "
               f"{res['reasons'][:3]}")
     return {"course": course, "results": results, "unsandboxed": unsandboxed,
-            "before": before, "after": after, "leftover": _leftover_processes()}
+            "before": before, "after": after, "leftover": leftover_processes(sb.SANDBOX_UID)}
 
 
 def _insert_after(nb, gid: str, source: str) -> None:
