@@ -197,7 +197,10 @@ def _release_notebook(course: Path, private: Path, assignment: str):
     released = course / "release" / assignment / name
     if (private / "gradebook.db").exists() and released.is_file():
         return nbformat.read(str(released), as_version=4)
-    run = run_nbgrader(["generate_assignment", assignment, "--force"], private, limit_s=600)
+    private_db = "sqlite:///" + str(private / "gradebook.db")  # never the course's own
+    run = run_nbgrader(["generate_assignment", assignment, "--force",
+                        f"--CourseDirectory.root={private}",
+                        f"--CourseDirectory.db_url={private_db}"], private, limit_s=600)
     path = private / "release" / assignment / name
     if run.returncode != 0 or not path.exists():
         raise RuntimeError(f"nbgrader generate_assignment failed: {run.stdout[-1500:]}")
