@@ -347,6 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[backends.CHOICE_ENV] = args.sandbox
     if args.jobs is not None and args.jobs < 1:
         raise ValueError(f"jobs: expected a positive number of workers, got {args.jobs}")
+    if not (args.course / "source").is_dir():
+        print(f"--course: expected an nbgrader course folder with a source/ folder, received "
+              f"{args.course}")
+        return 2
     if not sandbox_gate(args.sandbox != "off"):
         return 2
     if not find_tasks(args.course):
