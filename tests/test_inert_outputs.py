@@ -32,11 +32,9 @@ from __future__ import annotations
 import http.server
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -45,6 +43,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_browser import _chromium
 
 from coursekit.assignments import COURSE_CONFIG
 from coursekit.feedback import CSP, write_feedback
@@ -54,7 +53,6 @@ from coursekit.sanitize import sanitize_notebook
 
 pytestmark = pytest.mark.browser
 
-REQUIRE = os.environ.get("VGCOURSE_REQUIRE_BROWSER", "") == "1"
 ASSIGNMENT = "hostile"
 MARK = "PWNMARK"
 #: An honest written answer: math with "<", a code span and a code block; must survive.
@@ -183,41 +181,11 @@ def _release_notebook() -> nbformat.NotebookNode:
     return nb
 
 
-def _missing_browser(reason: str):
-    message = f"browser test not run: {reason} (apt-get install chromium chromium-driver)"
-    if REQUIRE:
-        pytest.fail(message + "; VGCOURSE_REQUIRE_BROWSER=1 requires this test.", pytrace=False)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def chromium():
-    """Headless Chromium that reaches only 127.0.0.1 (every other host fails to resolve)."""
-    chrome = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)),
-                  None)
-    driver_path = shutil.which("chromedriver")
-    if chrome is None or driver_path is None:
-        _missing_browser("Chromium or chromedriver is not installed")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _missing_browser("the selenium package is not installed")
-    profile = tempfile.mkdtemp(prefix="vgcourse-inert-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chrome
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-dev-shm-usage", "--allow-file-access-from-files",
-                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                 f"--user-data-dir={profile}", "--window-size=1280,900"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    """Headless Chromium that reaches only 127.0.0.1 (tests/test_browser.py's), allowed to read
+    the feedback page's files when it is opened as a file."""
+    yield from _chromium("--allow-file-access-from-files")
 
 
 @pytest.fixture(scope="module")
