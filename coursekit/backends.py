@@ -76,9 +76,9 @@ class Cgroup1:
         (memory / "memory.swappiness").write_text("0")
         (pids / "pids.max").write_text(str(int(limits.pids)))
 
-    def join_script(self) -> str:
-        """Shell commands that move the calling shell into the cgroup."""
-        return " && ".join(f"echo $$ > {p / 'cgroup.procs'}" for p in self.paths)
+    def procs_files(self) -> list[str]:
+        """The files a process is moved into the cgroup through (its pid written there)."""
+        return [str(p / "cgroup.procs") for p in self.paths]
 
     def procs(self) -> list[int]:
         pids: set[int] = set()
@@ -134,8 +134,8 @@ class Cgroup2:
             if (self.path / key).exists():
                 (self.path / key).write_text(str(value))
 
-    def join_script(self) -> str:
-        return f"echo $$ > {self.path / 'cgroup.procs'}"
+    def procs_files(self) -> list[str]:
+        return [str(self.path / "cgroup.procs")]
 
     def procs(self) -> list[int]:
         try:
@@ -169,14 +169,25 @@ class Unbounded:
 
     name = ""
 
-    def join_script(self) -> str:
-        return ""
+    def procs_files(self) -> list[str]:
+        return []
 
     def oom_killed(self) -> bool:
         return False
 
     def destroy(self) -> int:
         return 0
+
+
+def join_script(room) -> str:
+    """Shell commands that move the calling shell into ``room`` ('' when it has no cgroup)."""
+    return " && ".join(f"echo $$ > {f}" for f in room.procs_files())
+
+
+def join(room, pid: int) -> None:
+    """Move process ``pid`` (a host pid) into ``room``'s cgroup, if it has one."""
+    for f in room.procs_files():
+        Path(f).write_text(str(pid))
 
 
 def _enable(folder: Path, controllers: set[str]) -> None:
@@ -238,12 +249,18 @@ class Backend:
             return Cgroup2(limits, cgroup2_root())
         return Unbounded()
 
-    def rlimits(self, limits) -> list[str]:
-        """``prlimit`` options for the kernel's process tree (the userns back-end's limits)."""
+    def rlimit_values(self, limits) -> dict[str, int]:
+        """The resource limits of the kernel's process tree, by ``resource`` name (the userns
+        back-end's limits; none on the cgroup back-ends)."""
         if self.as_root:
-            return []
-        return [f"--data={int(limits.memory_bytes)}", f"--nproc={int(limits.pids) * 4}",
-                f"--fsize={64 * 1024**2}", f"--cpu={int(limits.wall_s * 2)}"]
+            return {}
+        return {"RLIMIT_DATA": int(limits.memory_bytes), "RLIMIT_NPROC": int(limits.pids) * 4,
+                "RLIMIT_FSIZE": 64 * 1024**2, "RLIMIT_CPU": int(limits.wall_s * 2)}
+
+    def rlimits(self, limits) -> list[str]:
+        """:meth:`rlimit_values` as ``prlimit`` options."""
+        return [f"--{name[len('RLIMIT_'):].lower()}={value}"
+                for name, value in self.rlimit_values(limits).items()]
 
 
 BACKENDS = {

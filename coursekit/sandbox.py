@@ -161,6 +161,33 @@ def python_mounts() -> list[Path]:
     return sorted(folders)
 
 
+def kernel_env(observe: str) -> dict[str, str]:
+    """The whole environment of a sandboxed kernel; ``observe`` is its ``$VGCOURSE_OBSERVE``."""
+    import vgcourse
+
+    package_root = Path(vgcourse.__file__).resolve().parent.parent
+    return {"HOME": SANDBOX_HOME, "PATH": f"{Path(sys.prefix).resolve() / 'bin'}:/usr/bin:/bin",
+            "PYTHONPATH": str(package_root), "PYTHONDONTWRITEBYTECODE": "1",
+            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "LANG": "C.UTF-8",
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+            "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0", MODE_ENV: observe}
+
+
+def _bwrap(as_root: bool, binds: list[str], env: dict[str, str], last: list[str]) -> list[str]:
+    """bubblewrap's command line: the system (:func:`_base_bwrap_args`), the Python environment
+    read-only, a private home, ``binds`` (triples such as ``--ro-bind SRC DEST``), a clean
+    environment, then ``last`` (options that must come after every mount)."""
+    for folder in python_mounts():
+        binds = ["--ro-bind", str(folder), str(folder), *binds]
+    dests = {Path(binds[i + 2]) for i in range(0, len(binds), 3)}
+    parents = sorted({a for d in dests for a in d.parents if str(a) not in ("/", SANDBOX_HOME)})
+    dirs = [arg for d in parents for arg in ("--perms", "0755", "--dir", str(d))]
+    setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
+    return [BWRAP, *_base_bwrap_args(as_root), "--tmpfs", SANDBOX_HOME, *dirs, *binds,
+            "--chmod", "0777", SANDBOX_HOME, "--chdir", SANDBOX_HOME, "--clearenv", *setenv,
+            *last, "--"]
+
+
 def sandbox_command(work: Path, ipc: Path, config: SandboxConfig,
                     command: list[str]) -> list[str]:
     """The command line that runs ``command`` in a submission's sandbox.
@@ -173,32 +200,33 @@ def sandbox_command(work: Path, ipc: Path, config: SandboxConfig,
     holds the instructor's data files, each bound read-only into the kernel's private (tmpfs)
     home; ``config.observe`` is what ``vgcourse.grading.observe`` does there.
     """
-    import vgcourse
-
-    package_root = Path(vgcourse.__file__).resolve().parent.parent
     binds = []
-    for folder in python_mounts():
-        binds += ["--ro-bind", str(folder), str(folder)]
     for f in sorted(p for p in work.rglob("*") if p.is_file()):
         binds += ["--ro-bind", str(f), f"{SANDBOX_HOME}/{f.relative_to(work)}"]
     binds += ["--bind", str(ipc), str(ipc)]
-    dests = {Path(binds[i + 2]) for i in range(0, len(binds), 3)}
-    parents = sorted({a for d in dests for a in d.parents if str(a) not in ("/", SANDBOX_HOME)})
-    dirs = [arg for d in parents for arg in ("--perms", "0755", "--dir", str(d))]
     chosen = backends.BACKENDS[config.backend]
-    env = {"HOME": SANDBOX_HOME, "PATH": f"{Path(sys.prefix).resolve() / 'bin'}:/usr/bin:/bin",
-           "PYTHONPATH": str(package_root), "PYTHONDONTWRITEBYTECODE": "1",
-           "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "LANG": "C.UTF-8",
-           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-           "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0", MODE_ENV: config.observe}
-    setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
-    bwrap = [BWRAP, *_base_bwrap_args(chosen.as_root), "--tmpfs", SANDBOX_HOME, *dirs, *binds,
-             "--chmod", "0777", SANDBOX_HOME, "--chdir", SANDBOX_HOME, "--clearenv", *setenv,
-             "--"]
+    bwrap = _bwrap(chosen.as_root, binds, kernel_env(config.observe), [])
     if not chosen.as_root:
         return [PRLIMIT, *chosen.rlimits(config.limits()), "--", *bwrap, *command]
-    return ["/bin/sh", "-c", f'{config.join} && exec "$@"', "coursekit-sandbox", *bwrap,
+    join = " && ".join(f"echo $$ > {f}" for f in config.procs_files) or "true"
+    return ["/bin/sh", "-c", f'{join} && exec "$@"', "coursekit-sandbox", *bwrap,
             SETPRIV, *_setpriv_args(), *command]
+
+
+def template_command(chosen: backends.Backend, root: Path, command: list[str]) -> list[str]:
+    """The command line that runs the kernel template (:mod:`coursekit.warm_kernels`): the
+    sandbox of :func:`sandbox_command` with ``root`` (every submission's folders) writable, the
+    template's script read-only, and the rest of its view read-only (``/tmp`` apart, which every
+    kernel covers). Not in any submission's cgroup, without resource limits (each kernel sets
+    its own)."""
+    script = Path(command[-1])
+    binds = ["--ro-bind", str(script), str(script), "--bind", str(root), str(root)]
+    bwrap = _bwrap(chosen.as_root, binds, kernel_env("record"),
+                   ["--dir", "/dev/shm", "--remount-ro", "/dev", "--remount-ro", SANDBOX_HOME,
+                    "--remount-ro", "/"])
+    if not chosen.as_root:
+        return [*bwrap, *command]
+    return [*bwrap, SETPRIV, *_setpriv_args(), *command]
 
 
 @dataclass(frozen=True)
@@ -209,9 +237,10 @@ class SandboxConfig:
     work: str  # host folder bound as the kernel's /home/student
     ipc: str  # host folder of the ZeroMQ ipc sockets and the connection file
     backend: str  # the name of the back-end (coursekit.backends.BACKENDS)
-    join: str  # shell commands that join the submission's cgroup ('' without one)
+    procs_files: list[str]  # where a process joins the submission's cgroup (none without one)
     observe: str = "record"  # $VGCOURSE_OBSERVE in the kernel
     limit_values: dict | None = None  # the submission's Limits, as a dict
+    template: str = ""  # the folder of the kernel template it forks from ('' : a fresh kernel)
 
     def limits(self) -> Limits:
         return Limits(**(self.limit_values or {}))
@@ -316,14 +345,30 @@ class SandboxKernelManager(AsyncKernelManager):
         return super().client(**kwargs)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
-        """The kernel's own stdout and stderr (its start-up banner, whatever the submission
-        writes to the file descriptors) go nowhere: the grader reads only the messages."""
-        kw.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        """A warm kernel is forked by the template (:mod:`coursekit.warm_kernels`); a fresh one
+        runs ``kernel_cmd``. Either way the kernel's own stdout and stderr (its start-up banner,
+        whatever the submission writes to the file descriptors) go nowhere: the grader reads
+        only the messages."""
+        if not self.sandbox.template:
+            kw.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            return
+        from coursekit import warm_kernels
+
+        provisioner = self.provisioner
+        provisioner.process = warm_kernels.by_root(self.sandbox.template).spawn(
+            self.sandbox, self.connection_file)
+        provisioner.pid, provisioner.pgid = provisioner.process.pid, None
+        self._reconcile_connection_info(provisioner.connection_info)
 
     async def interrupt_kernel(self) -> None:
         """SIGINT to the kernel process only. jupyter_client would signal the launcher's process
-        group, which holds bwrap, and bwrap dies of SIGINT, taking the sandbox with it."""
+        group, which holds bwrap, and bwrap dies of SIGINT, taking the sandbox with it. (A warm
+        kernel's parent in the template passes the signal on to the kernel.)"""
+        if self.sandbox.template:
+            if self.provisioner is not None and self.provisioner.process is not None:
+                self.provisioner.process.send_signal(signal.SIGINT)
+            return
         for pid in kernel_pids(self.connection_file):
             try:
                 os.kill(pid, signal.SIGINT)

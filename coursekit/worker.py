@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 from traitlets.config import Config
 
-from coursekit import judge
+from coursekit import judge, warm_kernels
 from coursekit import result as res
 from coursekit import sandbox as sb
 from coursekit.cells import is_test, nbmeta
@@ -278,18 +278,25 @@ def _kernel_room(tmp: Path, data: list[Path], base: Path, sandbox: bool, limits:
         yield _environment(None, observe), None
         return
     room_dir = tmp / "sandbox"
-    room = None
+    room = template = work = None
     try:
         chosen = sb.backend()
-        work, ipc = sb.prepare_dirs(room_dir, chosen.as_root)
+        if warm_kernels.enabled():
+            template = warm_kernels.template(chosen)
+            work, ipc = template.new_dirs()
+        else:
+            work, ipc = sb.prepare_dirs(room_dir, chosen.as_root)
         sb.copy_into_work(data, base, work)
         room = chosen.room(limits)
-        config = sb.SandboxConfig(str(work), str(ipc), chosen.name, room.join_script(), observe,
-                                  dataclasses.asdict(limits)).write(tmp / "sandbox.json")
-        yield _environment(config, observe), room
+        config = sb.SandboxConfig(str(work), str(ipc), chosen.name, room.procs_files(), observe,
+                                  dataclasses.asdict(limits),
+                                  str(template.root) if template else "")
+        yield _environment(config.write(tmp / "sandbox.json"), observe), room
     finally:
         if room is not None:
             room.destroy()
+        if template is not None and work is not None:
+            template.finish(work)
         sb.release_dirs(room_dir)
 
 
