@@ -23,8 +23,8 @@ template's sandbox:
 5. the kernel mounts its own ``/proc`` where the kernel allows it (the user-namespace back-end)
    and enters one more user and mount namespace, which locks every mount above so that none
    can be undone to reach the template's folders; it then drops every capability, sets no new
-   privileges and the resource limits of the request, and starts ipykernel on the request's
-   connection file.
+   privileges and the resource limits of the request, and starts ipykernel with the request's
+   arguments (its connection file among them).
 
 The template itself keeps no file a child can reach: its sandbox is read-only except ``/tmp``
 and the socket root, both covered in every child; it is not dumpable, so no child can trace it
@@ -160,7 +160,7 @@ def _kernel(request: dict) -> None:
         sys.modules["numpy"].random.seed()
     from ipykernel.kernelapp import IPKernelApp
 
-    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+    sys.argv = ["ipykernel_launcher", *request["argv"]]
     app = IPKernelApp.instance()
     app.initialize(sys.argv[1:])
     app.start()

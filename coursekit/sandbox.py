@@ -335,7 +335,7 @@ class SandboxKernelManager(AsyncKernelManager):
         self.connection_file = str(ipc / "kernel.json")
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        cmd = super().format_kernel_cmd(extra_arguments)
+        cmd = self.kernel_argv = super().format_kernel_cmd(extra_arguments)
         return sandbox_command(Path(self.sandbox.work), Path(self.sandbox.ipc), self.sandbox,
                                cmd)
 
@@ -357,7 +357,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
         provisioner = self.provisioner
         provisioner.process = warm_kernels.by_root(self.sandbox.template).spawn(
-            self.sandbox, self.connection_file)
+            self.sandbox, self.kernel_argv)
         provisioner.pid, provisioner.pgid = provisioner.process.pid, None
         self._reconcile_connection_info(provisioner.connection_info)
 

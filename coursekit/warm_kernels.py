@@ -168,11 +168,17 @@ class Template:
             os.chown(ipc, sb.SANDBOX_UID, sb.SANDBOX_UID)
         return work, ipc
 
-    def spawn(self, config: sb.SandboxConfig, connection_file: str) -> KernelProcess:
-        """Fork a kernel for ``config``'s submission, in its room (see the module docstring)."""
+    def spawn(self, config: sb.SandboxConfig, argv: list[str]) -> KernelProcess:
+        """Fork a kernel for ``config``'s submission, in its room (see the module docstring).
+        ``argv`` is the kernel's command line as its kernel spec gives it
+        (``python -m ipykernel_launcher -f CONNECTION_FILE ...``): what follows the launcher is
+        the kernel's own arguments."""
+        if argv[1:3] != ["-m", "ipykernel_launcher"]:
+            raise RuntimeError("a warm kernel must be ipykernel (python -m ipykernel_launcher), "
+                               f"not {argv[:3]}: set {KERNELS_ENV}=fresh for this kernel spec")
         limits = config.limits()
         request = {"root": str(self.root), "work": config.work, "ipc": config.ipc,
-                   "home": sb.SANDBOX_HOME, "connection_file": connection_file,
+                   "home": sb.SANDBOX_HOME, "argv": argv[3:],
                    "env": sb.kernel_env(config.observe), "tmpfs_bytes": limits.memory_bytes,
                    "rlimits": {name: [value, value] for name, value
                                in self.backend.rlimit_values(limits).items()}}

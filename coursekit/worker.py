@@ -190,21 +190,33 @@ def _copy_gradebook(src: Path, dest: Path) -> None:
         source.backup(target)
 
 
+#: What this process generated per (assignment, source text): the release notebook, and the
+#: private gradebook that generate_assignment filled.
+_RELEASES: dict[tuple[str, str], tuple[str, bytes]] = {}
+
+
 def _release_notebook(course: Path, private: Path, assignment: str):
     """The release notebook, from the course's release/ or generated in the private course
-    (which also fills a private gradebook when the course's is not a SQLite file)."""
-    name = next((private / "source" / assignment).glob("*.ipynb")).name
-    released = course / "release" / assignment / name
+    (which also fills a private gradebook when the course's is not a SQLite file); a process
+    generates it once per version of the source notebook."""
+    source = next((private / "source" / assignment).glob("*.ipynb"))
+    released = course / "release" / assignment / source.name
     if (private / "gradebook.db").exists() and released.is_file():
         return nbformat.read(str(released), as_version=4)
-    private_db = "sqlite:///" + str(private / "gradebook.db")  # never the course's own
-    run = run_nbgrader(["generate_assignment", assignment, "--force",
-                        f"--CourseDirectory.root={private}",
-                        f"--CourseDirectory.db_url={private_db}"], private, limit_s=600)
-    path = private / "release" / assignment / name
-    if run.returncode != 0 or not path.exists():
-        raise RuntimeError(f"nbgrader generate_assignment failed: {run.stdout[-1500:]}")
-    return nbformat.read(str(path), as_version=4)
+    key = (assignment, source.read_text(encoding="utf-8"))
+    if key in _RELEASES:
+        (private / "gradebook.db").write_bytes(_RELEASES[key][1])
+    else:
+        private_db = "sqlite:///" + str(private / "gradebook.db")  # never the course's own
+        run = run_nbgrader(["generate_assignment", assignment, "--force",
+                            f"--CourseDirectory.root={private}",
+                            f"--CourseDirectory.db_url={private_db}"], private, limit_s=600)
+        path = private / "release" / assignment / source.name
+        if run.returncode != 0 or not path.exists():
+            raise RuntimeError(f"nbgrader generate_assignment failed: {run.stdout[-1500:]}")
+        _RELEASES[key] = (path.read_text(encoding="utf-8"),
+                          (private / "gradebook.db").read_bytes())
+    return nbformat.reads(_RELEASES[key][0], as_version=4)
 
 
 def _timestamp(course: Path, assignment: str, student: str) -> str | None:

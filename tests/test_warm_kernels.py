@@ -32,14 +32,19 @@ ok, why = sb.sandbox_available()
 if not ok:
     pytest.skip(f"the sandbox is not available here: {why}", allow_module_level=True)
 
-PLANT = textwrap.dedent(r'''
+#: Where the first kernel plants a file (and in the template's folder of every submission's
+#: folders, its sockets' grandparent: ``ROOT``).
+PATHS = ["/tmp/planted", "/tmp/matplotlib/matplotlibrc", "/dev/shm/planted",
+         "/home/student/planted", "/home/student/.ipython/profile_default/startup/00-planted.py",
+         "/planted", "/dev/planted", "/usr/planted"]
+
+PLANT = f"PATHS = {PATHS!r}\n" + textwrap.dedent(r'''
     import ctypes, json, os, signal, socket, subprocess
+    from ipykernel.connect import get_connection_file
+    ROOT = os.path.dirname(os.path.dirname(os.path.dirname(get_connection_file())))
     libc = ctypes.CDLL(None, use_errno=True)
     done = {}
-    for path in ["/tmp/planted", "/tmp/matplotlib/matplotlibrc", "/dev/shm/planted",
-                 "/home/student/planted",
-                 "/home/student/.ipython/profile_default/startup/00-planted.py", "/planted", "/dev/planted", "/usr/planted",
-                 os.path.dirname(os.path.dirname(os.getcwd())) + "/planted"]:
+    for path in PATHS + [ROOT + "/planted"]:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
@@ -75,13 +80,12 @@ PLANT = textwrap.dedent(r'''
                       "ppid": os.getppid()}))
 ''')
 
-LOOK = textwrap.dedent(r'''
-    import ctypes, glob, json, os, socket
+LOOK = f"PATHS = {PATHS!r}\n" + textwrap.dedent(r'''
+    import ctypes, json, os, socket
+    from ipykernel.connect import get_connection_file
+    ROOT = os.path.dirname(os.path.dirname(os.path.dirname(get_connection_file())))
     libc = ctypes.CDLL(None, use_errno=True)
-    found = [p for p in ["/tmp/planted", "/tmp/matplotlib/matplotlibrc", "/dev/shm/planted",
-                         "/home/student/planted",
-                 "/home/student/.ipython/profile_default/startup/00-planted.py", "/planted", "/dev/planted", "/usr/planted",
-                         os.path.dirname(os.path.dirname(os.getcwd())) + "/planted"]
+    found = [p for p in PATHS + [ROOT + "/planted"]
              if os.path.exists(p)]
     shm = libc.shmget(0x5eed, 4096, 0)
     try:
