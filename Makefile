@@ -78,13 +78,14 @@ lint: $(STAMP)
 # sandbox (coursekit.batch): JOBS=N workers (default: the CPU count), SCHEDULER=local for a Dask
 # LocalCluster or SCHEDULER=tcp://host:8786 for an existing Dask scheduler; already-graded
 # submissions are skipped unless FORCE=1; SANDBOX=off grades without the sandbox (trusted
-# submissions only). `grades` writes one row per student per assignment handed in, with a
+# submissions only). Kernels are forked from a warm template per worker (coursekit.warm_kernels);
+# KERNELS=fresh starts a new sandboxed interpreter for each instead. `grades` writes one row per student per assignment handed in, with a
 # status and the submission timestamp; ROSTER=students.txt adds `missing` rows. With an LMS
 # roster (exercises/lms_roster.csv, or LMS_ROSTER=file) it also writes the Canvas and Moodle
 # imports in exercises/lms/ (coursekit.lms).
 release autograde feedback grades: $(STAMP)
 	@JOBS="$(JOBS)" SCHEDULER="$(SCHEDULER)" FORCE="$(FORCE)" SANDBOX="$(SANDBOX)" ROSTER="$(ROSTER)" \
-	  LMS_ROSTER="$(LMS_ROSTER)" $(BIN)/python -m coursekit $@
+	  LMS_ROSTER="$(LMS_ROSTER)" COURSEKIT_KERNELS="$(KERNELS)" $(BIN)/python -m coursekit $@
 
 # A similarity report between the submissions of each assignment (ASSIGNMENT=name for one):
 # exercises/similarity/<assignment>.html, for the instructor's judgement (coursekit.similarity).

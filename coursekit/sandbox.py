@@ -25,6 +25,11 @@ over ``Limits.message_bytes`` before reading it (ZeroMQ's ``MAXMSGSIZE``), so no
 sends can grow the grader's memory past that.
 Memory and processes are capped by the back-end, and when the submission is done every one of
 its processes is killed (the cgroup, or the pid namespace), so no process outlives it.
+
+By default the kernel is not a new interpreter: :mod:`coursekit.warm_kernels` forks it from a
+template that already imported PyTorch, in a sandbox built by the same bubblewrap call
+(:func:`template_command`), and the forked kernel builds the rest of its sandbox itself before
+any student code runs (:mod:`coursekit.kernel_template` says how, and what differs).
 """
 
 from __future__ import annotations
@@ -385,8 +390,14 @@ def main() -> int:
     names one), what it enforces and does not, and why every other one was passed over; exit 1
     when none can isolate a submission (``make autograde`` refuses to grade then, unless
     ``SANDBOX=off``)."""
+    from coursekit import warm_kernels
+
     ok, text = sandbox_available()
     print(text if ok else f"sandbox: NOT available: {text}")
+    if ok:
+        print("  kernels: " + ("forked from a warm template per grading process "
+                               f"(${warm_kernels.KERNELS_ENV}=fresh: a new interpreter for each)"
+                               if warm_kernels.enabled() else "a new interpreter for each"))
     return 0 if ok else 1
 
 
