@@ -171,14 +171,17 @@ class Template:
     def spawn(self, config: sb.SandboxConfig, argv: list[str]) -> KernelProcess:
         """Fork a kernel for ``config``'s submission, in its room (see the module docstring).
         ``argv`` is the kernel's command line as its kernel spec gives it
-        (``python -m ipykernel_launcher -f CONNECTION_FILE ...``): what follows the launcher is
-        the kernel's own arguments."""
-        if argv[1:3] != ["-m", "ipykernel_launcher"]:
+        (``python [options] -m ipykernel_launcher -f CONNECTION_FILE ...``): what follows the
+        launcher is the kernel's own arguments (the interpreter's options had their effect when
+        the template started)."""
+        launcher = next((i for i in range(1, len(argv) - 1)
+                         if argv[i:i + 2] == ["-m", "ipykernel_launcher"]), None)
+        if launcher is None:
             raise RuntimeError("a warm kernel must be ipykernel (python -m ipykernel_launcher), "
-                               f"not {argv[:3]}: set {KERNELS_ENV}=fresh for this kernel spec")
+                               f"not {argv[:4]}: set {KERNELS_ENV}=fresh for this kernel spec")
         limits = config.limits()
         request = {"root": str(self.root), "work": config.work, "ipc": config.ipc,
-                   "home": sb.SANDBOX_HOME, "argv": argv[3:],
+                   "home": sb.SANDBOX_HOME, "argv": argv[launcher + 2:],
                    "env": sb.kernel_env(config.observe), "tmpfs_bytes": limits.memory_bytes,
                    "rlimits": {name: [value, value] for name, value
                                in self.backend.rlimit_values(limits).items()}}
