@@ -103,16 +103,20 @@ def record_references(course: Path, tasks: list[Task], sandbox: bool,
                       out) -> dict[str, str]:
     """Run the reference run of every assignment among ``tasks`` whose expected values are
     missing or stale (:func:`coursekit.worker.record_expected`); assignment -> why it failed."""
+    from coursekit import warm_kernels
     from coursekit.worker import record_expected
 
     failed = {}
-    for name in sorted({t.assignment for t in tasks}):
-        try:
-            record_expected(course, name, sandbox=sandbox)
-        except Exception as err:  # noqa: BLE001 (reported; that assignment is not graded)
-            failed[name] = f"{type(err).__name__}: {err}"[:2000]
-            print(f"{name}: the reference run failed, its submissions are not graded:\n"
-                  f"{failed[name]}", file=out)
+    try:
+        for name in sorted({t.assignment for t in tasks}):
+            try:
+                record_expected(course, name, sandbox=sandbox)
+            except Exception as err:  # noqa: BLE001 (reported; that assignment is not graded)
+                failed[name] = f"{type(err).__name__}: {err}"[:2000]
+                print(f"{name}: the reference run failed, its submissions are not graded:\n"
+                      f"{failed[name]}", file=out)
+    finally:
+        warm_kernels.close_all()  # the coordinator grades nothing itself
     return failed
 
 

@@ -383,8 +383,8 @@ def find_assignment(name: str, source_root: Path = SOURCE_ROOT) -> Assignment:
 
 
 def leftover_processes(uid: int) -> list[str]:
-    """Processes of user ``uid`` still running a kernel or what the hostile cases start
-    (``sleep 600``): what a batch must not leave behind."""
+    """Processes of user ``uid`` still running a kernel, a kernel template or what the hostile
+    cases start (``sleep 600``): what a batch must not leave behind."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
@@ -393,6 +393,6 @@ def leftover_processes(uid: int) -> list[str]:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "ipykernel" in cmd or "sleep 600" in cmd:
+        if "ipykernel" in cmd or "kernel_template" in cmd or "sleep 600" in cmd:
             found.append(f"{proc.name}: {cmd[:80]}")
     return found
