@@ -22,7 +22,9 @@ template never run at the same time), and, on the cgroup back-ends, the template
 
 from __future__ import annotations
 
+import atexit
 import json
+import multiprocessing.util
 import os
 import select
 import shutil
@@ -65,6 +67,8 @@ def template(chosen: backends.Backend) -> Template:
     here; call it from the thread that keeps running (bubblewrap dies with its parent thread)."""
     with _LOCK:
         current = _TEMPLATES.get(chosen.name)
+        if current is not None and current.owner != os.getpid():
+            current = None  # a forked process's copy of its parent's: the parent's to end
         if current is None or not current.alive():
             if current is not None:
                 current.close()
@@ -81,11 +85,17 @@ def by_root(root: str) -> Template:
 
 
 def close_all() -> None:
-    """End every template of this process (they also end with it)."""
+    """End every template this process started (bubblewrap ends them with it too, but only this
+    unmounts their folders); run when the process exits, a pool's worker included."""
     with _LOCK:
         for current in _TEMPLATES.values():
-            current.close()
+            if current.owner == os.getpid():
+                current.close()
         _TEMPLATES.clear()
+
+
+atexit.register(close_all)
+multiprocessing.util.Finalize(None, close_all, exitpriority=10)  # os._exit skips atexit
 
 
 class Template:
@@ -93,6 +103,7 @@ class Template:
 
     def __init__(self, chosen: backends.Backend) -> None:
         self.backend = chosen
+        self.owner = os.getpid()
         self.root = Path(tempfile.mkdtemp(prefix="coursekit-template-"))
         self._mounted = False
         self._children: dict[str, list[KernelProcess]] = {}

@@ -127,3 +127,14 @@ def pytest_terminal_summary(terminalreporter):
             f"autograde {s.get('autograde', 0):.1f} s for {n} submissions "
             f"({s.get('autograde', 0) / n:.1f} s each)"
         )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _templates_end_with_their_module():
+    """A module that grades in this process (``grade_submission`` directly) starts a kernel
+    template here; it ends with the module, so that the next module's check that no kernel or
+    template outlives a batch sees only that batch's."""
+    yield
+    warm = sys.modules.get("coursekit.warm_kernels")
+    if warm is not None:
+        warm.close_all()
