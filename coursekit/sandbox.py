@@ -44,6 +44,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from coursekit import backends
 from vgcourse.grading import MODE_ENV
+from vgcourse.variants import VARIANT_ENV
 
 BWRAP = "/usr/bin/bwrap"
 SETPRIV = "/usr/bin/setpriv"
@@ -191,6 +192,8 @@ def sandbox_command(work: Path, ipc: Path, config: SandboxConfig,
            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "LANG": "C.UTF-8",
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
            "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0", MODE_ENV: config.observe}
+    if config.variant:
+        env[VARIANT_ENV] = config.variant
     setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
     bwrap = [BWRAP, *_base_bwrap_args(chosen.as_root), "--tmpfs", SANDBOX_HOME, *dirs, *binds,
              "--chmod", "0777", SANDBOX_HOME, "--chdir", SANDBOX_HOME, "--clearenv", *setenv,
@@ -212,6 +215,7 @@ class SandboxConfig:
     join: str  # shell commands that join the submission's cgroup ('' without one)
     observe: str = "record"  # $VGCOURSE_OBSERVE in the kernel
     limit_values: dict | None = None  # the submission's Limits, as a dict
+    variant: str = ""  # $VGCOURSE_VARIANT in the kernel (coursekit.variants), '' for none
 
     def limits(self) -> Limits:
         return Limits(**(self.limit_values or {}))
