@@ -12,15 +12,21 @@ from the name of its folder in ``submitted/`` (:func:`student_variant`), and han
 parameters to the kernel in ``$VGCOURSE_VARIANT`` (:func:`environment_value`); the reference run
 of the solution runs once per variant, with each variant's parameters
 (``coursekit.worker.record_expected``).
+
+``python -m coursekit.variants ASSIGNMENT [STUDENT ...] [--course exercises]`` prints each
+student's variant and numbers (every student of ``submitted/`` when none is named).
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
-from coursekit.cells import grade_id, nbmeta
+from coursekit.assignments import COURSE
+from coursekit.cells import grade_id, nbmeta, read_notebook
 from vgcourse.variants import variant_index
 
 #: grade_id of the locked cell that declares an assignment's variants.
@@ -89,3 +95,32 @@ def environment_value(source_nb, assignment: str, index: int) -> str:
         raise ValueError(f"index: {assignment} has no variant {index!r}")
     return json.dumps({"assignment": assignment, "index": index,
                        "params": declared.variants[index]})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m coursekit.variants``: which variant, and which numbers, each student has."""
+    parser = argparse.ArgumentParser(description="Each student's variant of an assignment.")
+    parser.add_argument("assignment")
+    parser.add_argument("students", nargs="*",
+                        help="student ids (default: every student of <course>/submitted/)")
+    parser.add_argument("--course", type=Path, default=COURSE)
+    args = parser.parse_args(argv)
+    notebook = args.course / "source" / args.assignment / f"{args.assignment}.ipynb"
+    if not notebook.is_file():
+        parser.error(f"assignment: no {notebook}")
+    source_nb = read_notebook(notebook)
+    declared = declaration(source_nb, args.assignment)
+    if declared is None:
+        print(f"{args.assignment} declares no variants: every student has the same numbers.")
+        return 0
+    students = args.students or sorted(
+        p.parent.name for p in (args.course / "submitted").glob(f"*/{args.assignment}"))
+    print(f"{args.assignment}: {len(declared.variants)} variants")
+    for student in students:
+        k = student_variant(source_nb, args.assignment, student)
+        print(f"{student}\t{k}\t{json.dumps(declared.variants[k])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -25,7 +25,7 @@ from coursekit import worker
 from coursekit.assignments import SOURCE_ROOT, discover_assignments
 from coursekit.cells import grade_id, read_notebook
 from coursekit.nbgrader_run import run_nbgrader
-from coursekit.testing import make_course, solved, write_submission
+from coursekit.testing import FIXTURE_SOURCE_ROOT, make_course, solved, write_submission
 from vgcourse.variants import VARIANT_ENV, variant_index, variant_params
 
 CONVERTED = ("ps1_sigmoid_decay", "ps4_initialization")
@@ -300,3 +300,26 @@ def test_each_student_is_judged_at_their_own_variant(tmp_path, sandbox, name):
                 if c["kind"] == "autograded" and c["auto_score"] < c["max_score"]}
         assert lost == {test}, (giver, taker, swapped["cells"])
         assert _printed_numbers(swapped) == _printed_numbers(own[taker])
+
+
+def test_the_command_lists_each_students_variant(tmp_path, capsys):
+    """``python -m coursekit.variants``: named students, or every student of submitted/."""
+    name = "ps4_initialization"
+    declared = cv.declaration(_source(name), name)
+    assert cv.main([name, "ann", "Bo Kim"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{name}: {len(declared.variants)} variants"
+    for line, student in zip(lines[1:], ["ann", "Bo Kim"], strict=True):
+        k = _reference_index(declared.key, name, student, len(declared.variants))
+        assert line == f"{student}\t{k}\t{json.dumps(declared.variants[k])}"
+    course = tmp_path / "course"
+    (course / "source").mkdir(parents=True)
+    (course / "source" / name).symlink_to(SOURCE_ROOT / name)
+    for student in ("zed", "amy"):
+        (course / "submitted" / student / name).mkdir(parents=True)
+    assert cv.main([name, "--course", str(course)]) == 0
+    assert [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()[1:]] == [
+        "amy", "zed"]
+    (course / "source" / "fixture_ps").symlink_to(FIXTURE_SOURCE_ROOT / "fixture_ps")
+    assert cv.main(["fixture_ps", "--course", str(course)]) == 0
+    assert "declares no variants" in capsys.readouterr().out
