@@ -33,8 +33,7 @@ CONVERTED = ("ps1_sigmoid_decay", "ps4_initialization")
 
 def _reference_index(key: str, assignment: str, student: str, n: int) -> int:
     """The guide's formula, written out: HMAC-SHA256(key, assignment + "/" + id) mod n."""
-    mac = hmac.new(key.encode("utf-8"), f"{assignment}/{student}".encode("utf-8"),
-                   hashlib.sha256)
+    mac = hmac.new(key.encode(), f"{assignment}/{student}".encode(), hashlib.sha256)
     return int(mac.hexdigest(), 16) % n
 
 

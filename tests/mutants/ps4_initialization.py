@@ -332,6 +332,7 @@ def variance_preserving_std(fan_in, activation):
         "cell": "your_weight_std",
         "fails": ["test_your_weight_std"],
         "replace": [('return variance_preserving_std(params["fan_in"], params["activation"])',
-                     'return variance_preserving_std(params["fan_in"], params["activation"]) ** 2')],
+                     'return variance_preserving_std(params["fan_in"], '
+                     'params["activation"]) ** 2')],
     },
 ]
