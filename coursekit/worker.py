@@ -339,7 +339,13 @@ def record_expected(course: Path, assignment: str, *, sandbox: bool = True,
     if not force and judge.read_expected(target, source_nb) is not None:
         return target
     given = "" if variant is None else cv.environment_value(source_nb, assignment, variant)
-    record = _reference_run(course, source_dir, source_nb, sandbox, limits, given)
+    try:
+        record = _reference_run(course, source_dir, source_nb, sandbox, limits, given)
+    except judge.ReferenceRunError as err:
+        if variant is None:
+            raise
+        raise judge.ReferenceRunError(f"variant {variant} {declared.variants[variant]}: "
+                                      f"{err}") from None
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.tmp")
     partial.write_text(json.dumps(record), encoding="utf-8")

@@ -22,7 +22,7 @@ import pytest
 from coursekit import sandbox as sb
 from coursekit import variants as cv
 from coursekit import worker
-from coursekit.assignments import SOURCE_ROOT, discover_assignments
+from coursekit.assignments import SOURCE_ROOT, Assignment, discover_assignments
 from coursekit.cells import grade_id, read_notebook
 from coursekit.nbgrader_run import run_nbgrader
 from coursekit.testing import FIXTURE_SOURCE_ROOT, make_course, solved, write_submission
@@ -322,3 +322,56 @@ def test_the_command_lists_each_students_variant(tmp_path, capsys):
     (course / "source" / "fixture_ps").symlink_to(FIXTURE_SOURCE_ROOT / "fixture_ps")
     assert cv.main(["fixture_ps", "--course", str(course)]) == 0
     assert "declares no variants" in capsys.readouterr().out
+
+
+def _tiny_assignment(folder, variants: list[dict]):
+    """An assignment ``tiny`` whose one test observes twice the variant's ``x``."""
+    meta = {"grade": False, "solution": False, "locked": True, "schema_version": 3}
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "display_name": "Python 3", "language": "python", "name": "python3"}})
+    nb.cells = [
+        nbformat.v4.new_code_cell("from vgcourse.grading import observe",
+                                  metadata={"nbgrader": {**meta, "grade_id": "setup"}}),
+        nbformat.v4.new_code_cell('STUDENT_ID = ""'),
+        nbformat.v4.new_code_cell(
+            f"from vgcourse.variants import variant_params\nVARIANT_KEY = 'k'\n"
+            f"VARIANTS = {variants!r}\n"
+            "params = variant_params('tiny', STUDENT_ID, VARIANTS, key=VARIANT_KEY)",
+            metadata={"nbgrader": {**meta, "grade_id": "variants"}}),
+        nbformat.v4.new_code_cell(
+            'def double():\n    """Twice x."""\n    ### BEGIN SOLUTION\n'
+            '    return 2 * params["x"]\n    ### END SOLUTION',
+            metadata={"nbgrader": {**meta, "locked": False, "solution": True,
+                                   "grade_id": "double"}}),
+        nbformat.v4.new_code_cell(
+            '"""Check double."""\nobserve("double()", double(), expected=abs(2 * params["x"]))',
+            metadata={"nbgrader": {**meta, "grade": True, "points": 1,
+                                   "grade_id": "test_double"}}),
+    ]
+    (folder / "tiny").mkdir(parents=True)
+    nbformat.write(nb, str(folder / "tiny" / "tiny.ipynb"))
+    return Assignment("tiny", folder / "tiny")
+
+
+@pytest.mark.kernel
+def test_the_reference_run_runs_once_per_variant_with_its_parameters(tmp_path):
+    """expected/<assignment>/<k>.json holds what variant k's parameters give; a variant the
+    solution fails is named in the error."""
+    from coursekit.judge import ReferenceRunError
+
+    assignment = _tiny_assignment(tmp_path / "src", [{"x": 1.5}, {"x": 4.0}, {"x": 0.25}])
+    course = make_course(tmp_path / "one", assignment, loop_timeout_s=None)
+    folder = worker.record_expected(course, "tiny", sandbox=False)
+    assert folder == course / "expected" / "tiny"
+    for k, x in enumerate([1.5, 4.0, 0.25]):
+        record = json.loads(worker.expected_path(course, "tiny", k).read_text())
+        assert record["cells"]["test_double"][0]["value"]["value"] == 2 * x
+    assert not worker.expected_path(course, "tiny").exists()
+    plain = make_course(tmp_path / "plain", Assignment("fixture_ps", FIXTURE_SOURCE_ROOT
+                                                       / "fixture_ps"), loop_timeout_s=None)
+    with pytest.raises(ValueError, match="variant: fixture_ps declares no variants"):
+        worker.record_expected(plain, "fixture_ps", sandbox=False, variant=0)
+    bad = _tiny_assignment(tmp_path / "bad", [{"x": 1.0}, {"x": -1.0}])
+    course = make_course(tmp_path / "two", bad, loop_timeout_s=None)
+    with pytest.raises(ReferenceRunError, match=r"(?s)variant 1 \{'x': -1.0\}: .*disagrees"):
+        worker.record_expected(course, "tiny", sandbox=False)
