@@ -49,6 +49,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from coursekit import backends
 from vgcourse.grading import MODE_ENV
+from vgcourse.variants import VARIANT_ENV
 
 BWRAP = "/usr/bin/bwrap"
 SETPRIV = "/usr/bin/setpriv"
@@ -166,16 +167,23 @@ def python_mounts() -> list[Path]:
     return sorted(folders)
 
 
-def kernel_env(observe: str) -> dict[str, str]:
-    """The whole environment of a sandboxed kernel; ``observe`` is its ``$VGCOURSE_OBSERVE``."""
+def kernel_env(config: SandboxConfig | None) -> dict[str, str]:
+    """The whole environment of a sandboxed kernel: ``config.observe`` is its
+    ``$VGCOURSE_OBSERVE``, ``config.variant`` its ``$VGCOURSE_VARIANT`` (the environment of the
+    kernel template, which has neither, for ``None``)."""
     import vgcourse
 
     package_root = Path(vgcourse.__file__).resolve().parent.parent
-    return {"HOME": SANDBOX_HOME, "PATH": f"{Path(sys.prefix).resolve() / 'bin'}:/usr/bin:/bin",
+    env = {"HOME": SANDBOX_HOME, "PATH": f"{Path(sys.prefix).resolve() / 'bin'}:/usr/bin:/bin",
             "PYTHONPATH": str(package_root), "PYTHONDONTWRITEBYTECODE": "1",
             "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "LANG": "C.UTF-8",
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-            "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0", MODE_ENV: observe}
+            "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0"}
+    if config is not None:
+        env[MODE_ENV] = config.observe
+        if config.variant:
+            env[VARIANT_ENV] = config.variant
+    return env
 
 
 def _bwrap(as_root: bool, binds: list[str], env: dict[str, str], last: list[str]) -> list[str]:
@@ -210,7 +218,7 @@ def sandbox_command(work: Path, ipc: Path, config: SandboxConfig,
         binds += ["--ro-bind", str(f), f"{SANDBOX_HOME}/{f.relative_to(work)}"]
     binds += ["--bind", str(ipc), str(ipc)]
     chosen = backends.BACKENDS[config.backend]
-    bwrap = _bwrap(chosen.as_root, binds, kernel_env(config.observe), [])
+    bwrap = _bwrap(chosen.as_root, binds, kernel_env(config), [])
     if not chosen.as_root:
         return [PRLIMIT, *chosen.rlimits(config.limits()), "--", *bwrap, *command]
     join = " && ".join(f"echo $$ > {f}" for f in config.procs_files) or "true"
@@ -226,7 +234,7 @@ def template_command(chosen: backends.Backend, root: Path, command: list[str]) -
     its own)."""
     script = Path(command[-1])
     binds = ["--ro-bind", str(script), str(script), "--bind", str(root), str(root)]
-    bwrap = _bwrap(chosen.as_root, binds, kernel_env("record"),
+    bwrap = _bwrap(chosen.as_root, binds, kernel_env(None),
                    ["--dir", "/dev/shm", "--remount-ro", "/dev", "--remount-ro", SANDBOX_HOME,
                     "--remount-ro", "/"])
     if not chosen.as_root:
@@ -246,6 +254,7 @@ class SandboxConfig:
     observe: str = "record"  # $VGCOURSE_OBSERVE in the kernel
     limit_values: dict | None = None  # the submission's Limits, as a dict
     template: str = ""  # the folder of the kernel template it forks from ('' : a fresh kernel)
+    variant: str = ""  # $VGCOURSE_VARIANT in the kernel (coursekit.variants), '' for none
 
     def limits(self) -> Limits:
         return Limits(**(self.limit_values or {}))

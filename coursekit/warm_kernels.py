@@ -193,7 +193,7 @@ class Template:
         limits = config.limits()
         request = {"root": str(self.root), "work": config.work, "ipc": config.ipc,
                    "home": sb.SANDBOX_HOME, "argv": argv[launcher + 2:],
-                   "env": sb.kernel_env(config.observe), "tmpfs_bytes": limits.memory_bytes,
+                   "env": sb.kernel_env(config), "tmpfs_bytes": limits.memory_bytes,
                    "rlimits": {name: [value, value] for name, value
                                in self.backend.rlimit_values(limits).items()}}
         with _LOCK:

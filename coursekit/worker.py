@@ -33,6 +33,7 @@ from traitlets.config import Config
 from coursekit import judge, warm_kernels
 from coursekit import result as res
 from coursekit import sandbox as sb
+from coursekit import variants as cv
 from coursekit.cells import is_test, nbmeta
 from coursekit.nbgrader_run import (
     autograde_in_process,
@@ -170,12 +171,14 @@ def _make_private_course(course: Path, assignment: str, student: str, private: P
     return mine
 
 
-def _environment(config: Path | None, observe: str) -> dict[str, str]:
+def _environment(config: Path | None, observe: str, variant: str = "") -> dict[str, str]:
     """What in-process nbgrader and the kernel manager read from the environment (an
-    unsandboxed kernel inherits it: ``observe`` is its ``$VGCOURSE_OBSERVE``)."""
+    unsandboxed kernel inherits it: ``observe`` is its ``$VGCOURSE_OBSERVE``, ``variant`` its
+    ``$VGCOURSE_VARIANT``, '' for none)."""
     from vgcourse.grading import MODE_ENV
+    from vgcourse.variants import VARIANT_ENV
 
-    env = {"PYTHONHASHSEED": "0", MODE_ENV: observe}
+    env = {"PYTHONHASHSEED": "0", MODE_ENV: observe, VARIANT_ENV: variant}
     if config is not None:
         env[sb.CONFIG_ENV] = str(config)
     return env
@@ -281,13 +284,14 @@ def _cells(source_nb, graded_nb, grades: dict) -> list[dict]:
 # ---------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _kernel_room(tmp: Path, data: list[Path], base: Path, sandbox: bool, limits: sb.Limits,
-                 observe: str) -> Iterator[tuple[dict[str, str], object | None]]:
+                 observe: str, variant: str = "") -> Iterator[tuple[dict[str, str], object | None]]:
     """The environment a kernel is started with (its sandbox's configuration, or for an
-    unsandboxed kernel its ``$VGCOURSE_OBSERVE``), and what holds the submission's processes
+    unsandboxed kernel its ``$VGCOURSE_OBSERVE`` and ``$VGCOURSE_VARIANT``: ``variant``, from
+    :func:`coursekit.variants.environment_value`), and what holds the submission's processes
     (:mod:`coursekit.backends`); the sandbox is taken down (every process killed, the socket
     folder unmounted) on the way out."""
     if not sandbox:
-        yield _environment(None, observe), None
+        yield _environment(None, observe, variant), None
         return
     room_dir = tmp / "sandbox"
     room = template = work = None
@@ -302,8 +306,8 @@ def _kernel_room(tmp: Path, data: list[Path], base: Path, sandbox: bool, limits:
         room = chosen.room(limits)
         config = sb.SandboxConfig(str(work), str(ipc), chosen.name, room.procs_files(), observe,
                                   dataclasses.asdict(limits),
-                                  str(template.root) if template else "")
-        yield _environment(config.write(tmp / "sandbox.json"), observe), room
+                                  str(template.root) if template else "", variant)
+        yield _environment(config.write(tmp / "sandbox.json"), observe, variant), room
     finally:
         if room is not None:
             room.destroy()
@@ -319,30 +323,62 @@ def _data_files(source_dir: Path) -> list[Path]:
 # ---------------------------------------------------------------------------------------------
 # The reference run: the expected values of an assignment's tests
 # ---------------------------------------------------------------------------------------------
-def expected_path(course: Path, assignment: str) -> Path:
-    """Where the expected values of an assignment are kept: beside the gradebook, never in
-    ``release/`` (a student never sees them)."""
-    return Path(course) / "expected" / f"{assignment}.json"
+def expected_path(course: Path, assignment: str, variant: int | None = None) -> Path:
+    """Where the expected values of an assignment (of its variant ``variant``, for an
+    assignment with variants: :mod:`coursekit.variants`) are kept: beside the gradebook, never
+    in ``release/`` (a student never sees them)."""
+    if variant is None:
+        return Path(course) / "expected" / f"{assignment}.json"
+    return Path(course) / "expected" / assignment / f"{int(variant)}.json"
 
 
 def record_expected(course: Path, assignment: str, *, sandbox: bool = True,
-                    limits: sb.Limits | None = None, force: bool = False) -> Path:
+                    limits: sb.Limits | None = None, force: bool = False,
+                    variant: int | None = None) -> Path:
     """Run the instructor's solution with the whole tests (references included) and keep what
     each test cell observes as its expected values (:func:`coursekit.judge.expected_from_run`).
+    An assignment with variants is run once per variant, each run handed that variant's
+    parameters (``variant`` given: that variant only), and the folder of their files returned.
     Nothing is run when the kept file was made from the same test cells, unless ``force``.
     Raises :class:`coursekit.judge.ReferenceRunError` when the solution disagrees with a test's
     reference."""
     course, limits = Path(course), limits or sb.Limits()
     source_dir = course / "source" / assignment
-    notebook = next(source_dir.glob("*.ipynb"))
-    source_nb = nbformat.read(str(notebook), as_version=4)
-    target = expected_path(course, assignment)
+    source_nb = nbformat.read(str(next(source_dir.glob("*.ipynb"))), as_version=4)
+    declared = cv.declaration(source_nb, assignment)
+    if declared is not None and variant is None:
+        for k in range(len(declared.variants)):
+            record_expected(course, assignment, sandbox=sandbox, limits=limits, force=force,
+                            variant=k)
+        return expected_path(course, assignment, 0).parent
+    if declared is None and variant is not None:
+        raise ValueError(f"variant: {assignment} declares no variants, received {variant!r}")
+    target = expected_path(course, assignment, variant)
     if not force and judge.read_expected(target, source_nb) is not None:
         return target
-    tmp = Path(tempfile.mkdtemp(prefix=f"expected_{assignment}_"))
+    given = "" if variant is None else cv.environment_value(source_nb, assignment, variant)
+    try:
+        record = _reference_run(course, source_dir, source_nb, sandbox, limits, given)
+    except judge.ReferenceRunError as err:
+        if variant is None:
+            raise
+        raise judge.ReferenceRunError(f"variant {variant} {declared.variants[variant]}: "
+                                      f"{err}") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(record), encoding="utf-8")
+    partial.replace(target)
+    return target
+
+
+def _reference_run(course: Path, source_dir: Path, source_nb, sandbox: bool, limits: sb.Limits,
+                   variant: str) -> dict:
+    """The expected-values record of one reference run (``variant``: its
+    ``$VGCOURSE_VARIANT``)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"expected_{source_dir.name}_"))
     try:
         with _kernel_room(tmp, _data_files(source_dir), source_dir, sandbox, limits,
-                          "reference") as (env, _), environ(**env):
+                          "reference", variant) as (env, _), environ(**env):
             run = GuardedExecute(config=load_config(course), mode="reference",
                                  wall_s=float(limits.wall_s))
             if sandbox:
@@ -355,12 +391,7 @@ def record_expected(course: Path, assignment: str, *, sandbox: bool = True,
     errors = {nbmeta(c)["grade_id"]: _message(c) for c in nb.cells
               if is_test(c) and _message(c)}
     errors.update(taken["refused"])
-    record = judge.expected_from_run(source_nb, taken["observed"], errors)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps(record), encoding="utf-8")
-    partial.replace(target)
-    return target
+    return judge.expected_from_run(source_nb, taken["observed"], errors)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,8 +415,14 @@ def grade_submission(course: Path, assignment: str, student: str, *,
         return _finish(result, t0, limits)
     tmp = Path(tempfile.mkdtemp(prefix=f"grade_{assignment}_", dir=scratch))
     try:
-        expected = record_expected(course, assignment, sandbox=sandbox, limits=limits)
-        _grade_in(course, assignment, student, tmp, sandbox, limits, expected, result)
+        source_nb = nbformat.read(str(next((course / "source" / assignment).glob("*.ipynb"))),
+                                  as_version=4)
+        # the variant comes from the submission's folder, never from what the notebook says
+        k = cv.student_variant(source_nb, assignment, student)
+        variant = "" if k is None else cv.environment_value(source_nb, assignment, k)
+        expected = record_expected(course, assignment, sandbox=sandbox, limits=limits,
+                                   variant=k)
+        _grade_in(course, assignment, student, tmp, sandbox, limits, expected, result, variant)
     except Exception as err:  # noqa: BLE001 (reported in the result; the batch goes on)
         result["status"] = res.FAILED
         result["reasons"].append(f"could not grade: {type(err).__name__}: {err}"[:1000])
@@ -395,7 +432,7 @@ def grade_submission(course: Path, assignment: str, student: str, *,
 
 
 def _grade_in(course: Path, assignment: str, student: str, tmp: Path, sandbox: bool,
-              limits: sb.Limits, expected: Path, result: dict) -> None:
+              limits: sb.Limits, expected: Path, result: dict, variant: str = "") -> None:
     private = tmp / "course"
     mine = _make_private_course(course, assignment, student, private)
     if (course / "gradebook.db").is_file():
@@ -412,7 +449,7 @@ def _grade_in(course: Path, assignment: str, student: str, tmp: Path, sandbox: b
     nbformat.write(nb, str(mine / name))
     config = _grading_config(private, sandbox, limits, report, expected)
     with _kernel_room(tmp, _data_files(source_dir), source_dir, sandbox, limits,
-                      "record") as (env, cgroup):
+                      "record", variant) as (env, cgroup):
         try:
             _, log = autograde_in_process(private, assignment, student, config, **env)
         finally:

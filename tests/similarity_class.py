@@ -1,6 +1,6 @@
 """A ps1_sigmoid_decay class for the similarity report: honest students and one copied pair.
 
-:data:`STYLES` holds seven honest solutions of ps1's four answer cells, written by hand in
+:data:`STYLES` holds seven honest solutions of ps1's four function cells, written by hand in
 different ways (a stable ``np.where``, masks, ``tanh``, ``logaddexp``, loops over ``np.nditer``,
 a closed-form count, ...). Each entry is ``grade_id -> (code before the def, body)``: the
 student's cell is that code, then the released ``def`` line and docstring, then the body.
@@ -272,10 +272,11 @@ def _cell_source(release_source: str, prefix: str, body: str) -> str:
 
 
 def submission(release: nbformat.NotebookNode, answers: dict[str, tuple[str, str]]):
-    """The release with each answer cell written as ``answers`` says."""
+    """The release with each answer cell that ``answers`` names written as it says (any other,
+such as ps1's ``vanishing_depth``, one line for the student's own variant, left as released)."""
     nb = copy.deepcopy(release)
     for cell in nb.cells:
-        if is_answer(cell):
+        if is_answer(cell) and grade_id(cell) in answers:
             cell.source = _cell_source(cell.source, *answers[grade_id(cell)])
     return nb
 

@@ -30,6 +30,7 @@ MODULES = [
     "vgcourse.claims",
     "vgcourse.interactive",
     "vgcourse.meanfield",
+    "vgcourse.variants",
 ]
 
 EXPECTED_ALL = [
@@ -72,6 +73,8 @@ EXPECTED_ALL = [
     "plot_history",
     "tanh_fixed_point",
     "train",
+    "variant_index",
+    "variant_params",
 ]
 
 PUBLIC_CALLABLES = [

@@ -5,7 +5,8 @@ derivatives (:mod:`vgcourse.activations`), toy data sets (:mod:`vgcourse.data`),
 perceptrons and their initializations (:mod:`vgcourse.models`), gradient and activation
 diagnostics (:mod:`vgcourse.diagnostics`), a small training loop (:mod:`vgcourse.training`),
 plots (:mod:`vgcourse.plots`) and the checks of the autograded exercises
-(:mod:`vgcourse.grading`), the claims a chapter checks
+(:mod:`vgcourse.grading`), each student's variant of an assignment (:mod:`vgcourse.variants`),
+the claims a chapter checks
 against its own numbers (:mod:`vgcourse.claims`) and the online book's interactive figures
 (:mod:`vgcourse.interactive`).
 
@@ -40,6 +41,7 @@ from .interactive import InteractiveFigure, interactive_figure
 from .meanfield import tanh_fixed_point
 from .models import INIT_SCHEMES, init_weights, linear_layers, mlp
 from .training import OPTIMIZERS, History, train
+from .variants import variant_index, variant_params
 
 # The plot functions live in vgcourse.plots, which imports matplotlib.pyplot. They are loaded
 # on first use, so `import vgcourse.grading` (run by every autograded submission) and the
@@ -100,6 +102,8 @@ __all__ = [
     "plot_history",
     "tanh_fixed_point",
     "train",
+    "variant_index",
+    "variant_params",
 ]
 
 

@@ -205,4 +205,21 @@ def layers_until_vanished(x, threshold):
         "fails": ["test_layers_until_vanished_boundary"],
         "replace": [('if not threshold > 0:', 'if threshold <= 0:')],
     },
+    # ------------------------------------------------------------------ vanishing_depth
+    {
+        # Mistake: the count of the best case, x = 0, instead of the variant's own x
+        "name": "vanishing_depth_at_zero",
+        "cell": "vanishing_depth",
+        "fails": ["test_vanishing_depth"],
+        "replace": [('layers_until_vanished(params["x"], params["threshold"])',
+                     'layers_until_vanished(0.0, params["threshold"])')],
+    },
+    {
+        # Mistake: the last depth whose factor is still at or above the threshold
+        "name": "vanishing_depth_one_short",
+        "cell": "vanishing_depth",
+        "fails": ["test_vanishing_depth"],
+        "replace": [('return layers_until_vanished(params["x"], params["threshold"])',
+                     'return layers_until_vanished(params["x"], params["threshold"]) - 1')],
+    },
 ]

@@ -317,4 +317,22 @@ def variance_preserving_std(fan_in, activation):
             ),
         ],
     },
+    # ------------------------------------------------------------------ your_weight_std
+    {
+        # Mistake: He's scale sqrt(2 / fan_in) whatever the variant's activation
+        "name": "your_weight_std_always_he",
+        "cell": "your_weight_std",
+        "fails": ["test_your_weight_std"],
+        "replace": [('return variance_preserving_std(params["fan_in"], params["activation"])',
+                     'return math.sqrt(2.0 / params["fan_in"])')],
+    },
+    {
+        # Mistake: the variance sigma^2 where the standard deviation sigma is asked for
+        "name": "your_weight_std_gives_the_variance",
+        "cell": "your_weight_std",
+        "fails": ["test_your_weight_std"],
+        "replace": [('return variance_preserving_std(params["fan_in"], params["activation"])',
+                     'return variance_preserving_std(params["fan_in"], '
+                     'params["activation"]) ** 2')],
+    },
 ]
