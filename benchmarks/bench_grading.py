@@ -15,7 +15,7 @@ the command ran, from ``/proc/stat``: run it on an idle machine), and whether ev
 score equals plain nbgrader's.
 The import floor is the CPU time of ``python -c "import torch, numpy, vgcourse.grading"``.
 Writes benchmarks/results/bench_grading.json (bench_grading_<n>.json for another size).
-Run: ``.venv/bin/python benchmarks/bench_grading.py [--submissions 50]``.
+Run: ``.venv/bin/python -m benchmarks.bench_grading [--submissions 50]``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 
 from coursekit.cells import grade_id, is_answer, is_written, read_notebook
 from coursekit.nbgrader_run import venv_env
-from coursekit.testing import (
+from harness import (
     find_assignment,
     gradebook_scores,
     make_course,
@@ -99,7 +99,7 @@ def submission(kind: str, source, release):
 
 def make_class(root: Path, n: int) -> Path:
     """A released course of ``n`` synthetic ps1 submissions (kinds in turn), built with the
-    harness's class builder (``coursekit.testing.make_course``, ``write_submission``)."""
+    harness's class builder (``harness.make_course``, ``write_submission``)."""
     course = make_course(root, find_assignment(ASSIGNMENT), loop_timeout_s=None)
     done = timed([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT,
                   "--force"], course)
@@ -184,7 +184,7 @@ def write_record(n: int, floor: float, runs: dict, done: bool,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_average_at_start": load_at_start,
                     "load_average_at_end": os.getloadavg()},
-        "command": f".venv/bin/python benchmarks/bench_grading.py --submissions {n}",
+        "command": f".venv/bin/python -m benchmarks.bench_grading --submissions {n}",
     }
     path = RESULTS if n == DEFAULT_SUBMISSIONS else RESULTS.with_name(f"bench_grading_{n}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
