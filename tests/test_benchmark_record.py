@@ -12,23 +12,19 @@ figure the page quotes resolves; and no figure of a record is typed into the pag
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
 import sys
 
 import pytest
+import vgcourse_records as records
 
 from coursekit.assignments import REPO
 
 GUIDE = REPO / "book" / "instructors.md"
 RESULTS = REPO / "benchmarks" / "results"
 EXTENSIONS = REPO / "book" / "_ext"
-_spec = importlib.util.spec_from_file_location("vgcourse_records",
-                                               EXTENSIONS / "vgcourse_records.py")
-records = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(records)
 
 #: Each way of grading of the guide's table.
 WAYS = ("plain", "batch_1", "batch_2", "dask_local")
