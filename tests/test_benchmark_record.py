@@ -166,36 +166,38 @@ def test_no_figure_of_a_record_is_typed_by_hand():
 
 
 @pytest.fixture(scope="module")
-def sphinx_project(tmp_path_factory):
-    """A MyST Sphinx project (as the book is) using the extension on a record of its own."""
+def sphinx_build(tmp_path_factory) -> tuple[subprocess.CompletedProcess, str]:
+    """One MyST Sphinx build (as the book's) with the extension on a record of its own: a page
+    quoting two figures (one in a table) and a page naming a key the record lacks. Returns the
+    build and the first page's HTML."""
     root = tmp_path_factory.mktemp("records")
     (root / "results").mkdir()
     (root / "results" / "bench.json").write_text(json.dumps({"runs": {"a": {"s": 1.234}}}))
-    (root / "src").mkdir()
-    (root / "src" / "conf.py").write_text(
+    src = root / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
         f"import sys\nsys.path.append({str(EXTENSIONS)!r})\n"
-        "extensions = ['myst_parser', 'vgcourse_records']\nvgcourse_records_dir = '../results'\n")
-    return root
-
-
-def _build(root, body: str) -> subprocess.CompletedProcess:
-    (root / "src" / "index.md").write_text(f"# Title\n\n{body}\n")
-    return subprocess.run([sys.executable, "-m", "sphinx", "-W", "-E", "-q", "-b", "html",
-                           str(root / "src"), str(root / "out")],
+        "extensions = ['myst_parser', 'vgcourse_records']\nvgcourse_records_dir = '../results'\n"
+        "exclude_patterns = ['_build']\n")
+    (src / "index.md").write_text(
+        "# Good\n\nIt took {record}`bench:runs.a.s:.2f` s.\n\n"
+        "| a | b |\n|---|---|\n| {record}`bench:runs.a.s:.1f` s | x |\n\n```{toctree}\nbad\n```\n")
+    (src / "bad.md").write_text("# Bad\n\nIt took {record}`bench:runs.b.s:.2f` s.\n")
+    done = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-E", "-q",
+                           "-b", "html", str(src), str(root / "out")],
                           capture_output=True, text=True, timeout=300)
+    return done, (root / "out" / "index.html").read_text()
 
 
-def test_the_role_writes_the_figure_into_a_built_page(sphinx_project):
-    done = _build(sphinx_project, "It took {record}`bench:runs.a.s:.2f` s.\n\n"
-                                  "| a | b |\n|---|---|\n| {record}`bench:runs.a.s:.1f` s | x |")
-    assert done.returncode == 0, done.stderr
-    html = (sphinx_project / "out" / "index.html").read_text()
-    assert re.search(r'<span class="vgcourse-record">1\.23</span> s\.', html)
+def test_the_role_writes_the_figure_into_a_built_page(sphinx_build):
+    _, html = sphinx_build
+    assert re.search(r'<span class="vgcourse-record">1\.23</span> s\.', html), html
     assert re.search(r'<td><p><span class="vgcourse-record">1\.2</span> s</p></td>', html), html
 
 
-def test_a_missing_key_fails_the_build_naming_it(sphinx_project):
-    done = _build(sphinx_project, "It took {record}`bench:runs.b.s:.2f` s.")
+def test_a_missing_key_fails_the_build_naming_it(sphinx_build):
+    done, _ = sphinx_build
     assert done.returncode != 0
-    assert "index.md:3" in done.stderr, done.stderr  # where the page names it
+    assert "bad.md:3" in done.stderr, done.stderr  # where the page names it
     assert "no key 'b' at runs" in done.stderr and "['a']" in done.stderr, done.stderr
+    assert "index.md" not in done.stderr, done.stderr
