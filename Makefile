@@ -92,11 +92,12 @@ release autograde feedback grades: $(STAMP)
 similarity: $(STAMP)
 	$(BIN)/python -m coursekit similarity $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
+# Run from the root as modules, so that they import the test harness (harness/) as the tests do.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_train.py
-	$(BIN)/python benchmarks/bench_pipeline.py
-	$(BIN)/python benchmarks/bench_grading.py
-	$(BIN)/python benchmarks/bench_sandbox.py
+	$(BIN)/python -m benchmarks.bench_train
+	$(BIN)/python -m benchmarks.bench_pipeline
+	$(BIN)/python -m benchmarks.bench_grading
+	$(BIN)/python -m benchmarks.bench_sandbox
 
 clean:
 	rm -rf _build exercises/release exercises/autograded exercises/feedback exercises/gradebook.db exercises/grades.csv exercises/grading \

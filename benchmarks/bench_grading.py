@@ -22,7 +22,7 @@ nbgrader, the sandbox, the gradebook), and whether every per-cell score equals p
 The import floor is the CPU time of ``python -c "import torch, numpy, vgcourse.grading"``.
 Writes benchmarks/results/bench_grading.json (50 submissions) and bench_grading_<n>.json for
 another size.
-Run: ``.venv/bin/python benchmarks/bench_grading.py [--submissions 16 50]``.
+Run: ``.venv/bin/python -m benchmarks.bench_grading [--submissions 16 50]``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from pathlib import Path
 
 from coursekit.cells import grade_id, is_answer, is_written, read_notebook
 from coursekit.nbgrader_run import venv_env
-from coursekit.testing import (
+from harness import (
     find_assignment,
     gradebook_scores,
     make_course,
@@ -107,7 +107,7 @@ def submission(kind: str, source, release):
 
 def make_class(root: Path, n: int) -> Path:
     """A released course of ``n`` synthetic ps1 submissions (kinds in turn), built with the
-    harness's class builder (``coursekit.testing.make_course``, ``write_submission``)."""
+    harness's class builder (``harness.make_course``, ``write_submission``)."""
     course = make_course(root, find_assignment(ASSIGNMENT), loop_timeout_s=None)
     done = timed([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT,
                   "--force"], course)
@@ -226,7 +226,7 @@ def write_record(n: int, floor: float, runs: dict, done: bool,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_average_at_start": load_at_start,
                     "load_average_at_end": os.getloadavg()},
-        "command": ".venv/bin/python benchmarks/bench_grading.py",
+        "command": ".venv/bin/python -m benchmarks.bench_grading",
     }
     path = RESULTS if n == DEFAULT_SUBMISSIONS else RESULTS.with_name(f"bench_grading_{n}.json")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Measure the course pipeline: book build (cold, cached, incremental) and autograding.
 
 Writes ``benchmarks/results/bench_pipeline.json``. Run with ``make bench`` or
-``.venv/bin/python benchmarks/bench_pipeline.py [--students N] [--skip-book]``.
+``.venv/bin/python -m benchmarks.bench_pipeline [--students N] [--skip-book]``.
 
 * ``book.cold_s``: ``jupyter-book build book/ --all -W -n --keep-going`` into a fresh output
   folder with an empty execution cache (every chapter executes).
@@ -34,7 +34,7 @@ import yaml
 from coursekit import assignments as ck
 from coursekit.cells import grade_id, is_test, points, read_notebook
 from coursekit.nbgrader_run import bin_dir, run_nbgrader, venv_env
-from coursekit.testing import (
+from harness import (
     FIXTURE_SOURCE_ROOT,
     gradebook_scores,
     make_course,

@@ -23,8 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_grading import ASSIGNMENT, REPO, machine_cpu_s, make_class
-
+from benchmarks.bench_grading import ASSIGNMENT, REPO, machine_cpu_s, make_class
 from coursekit import backends, worker
 from coursekit import sandbox as sb
 
@@ -85,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         "same_scores": all(r["scores"] == plain["scores"] for r in per_backend.values()),
         "machine": {"cpus": os.cpu_count(), "load_average_at_start": load_at_start,
                     "load_average_at_end": os.getloadavg()},
-        "command": f".venv/bin/python benchmarks/bench_sandbox.py --repeats {args.repeats}",
+        "command": f".venv/bin/python -m benchmarks.bench_sandbox --repeats {args.repeats}",
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(record, indent=2) + "\n")

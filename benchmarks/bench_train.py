@@ -9,7 +9,7 @@ out (it is I/O, not training).
 
 Usage::
 
-    python benchmarks/bench_train.py [--steps 2000] [--repeats 3] [--threads 1]
+    python -m benchmarks.bench_train [--steps 2000] [--repeats 3] [--threads 1]
 
 Prints a JSON summary and writes it to ``benchmarks/results/bench_train.json`` (or ``--output``).
 Timings on a shared machine are inflated; compare ratios taken on the same machine.

@@ -3,7 +3,7 @@
 One rule: an assignment is a folder ``exercises/source/<name>/`` holding ``<name>.ipynb`` (its
 notebook; data files and further notebooks may sit beside it). Folders whose names start with
 ``.`` or ``_`` are not assignments. A folder that holds notebooks but not ``<name>.ipynb`` is
-not an assignment either (``coursekit.testing.misnamed_folders`` lists those, so a test can
+not an assignment either (the test harness's ``harness.misnamed_folders`` lists those, so a test can
 refuse them).
 """
 

@@ -12,8 +12,7 @@ formats are in CONTRIBUTING.md):
   replaced in the release.
 
 What may not reach a student's release: any region marker (:data:`LEAK_MARKERS`) and any
-secret line (the test suite's check, ``coursekit.testing.secret_lines`` and
-``release_leaks``).
+secret line (the test suite's check, ``harness.secret_lines`` and ``release_leaks``).
 """
 
 from __future__ import annotations

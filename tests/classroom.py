@@ -1,7 +1,7 @@
 """A small released class for the batch, Dask, PostgreSQL and export tests.
 
 ``make_class(root, n)`` builds a course of the fixture assignment (NumPy only, so a kernel is
-quick) with the course's own ``exercises/nbgrader_config.py`` (``coursekit.testing.make_course``),
+quick) with the course's own ``exercises/nbgrader_config.py`` (``harness.make_course``),
 runs the real ``nbgrader generate_assignment`` and writes ``n`` submissions cycling through: the
 full solution, the blank release, a partial solution (first answer only), a submission whose first
 test cell was edited, and a truncated (invalid JSON) notebook. Each gets nbgrader's
@@ -18,7 +18,7 @@ import pytest
 
 from coursekit.cells import grade_id, is_answer, is_test, read_notebook
 from coursekit.nbgrader_run import run_nbgrader as nbgrader
-from coursekit.testing import (
+from harness import (
     FIXTURE_SOURCE_ROOT,
     find_assignment,
     gradebook_scores,

@@ -3,7 +3,7 @@
 For one assignment it copies ``exercises/nbgrader_config.py`` (only the looping cell of the
 infinite-loop case gets a short timeout) and the assignment's source folder into a temporary
 course, runs ``nbgrader generate_assignment`` once, writes every test submission (the cases of
-``coursekit.testing.CASES`` and each mutant of the assignment's bank) into
+``harness.CASES`` and each mutant of the assignment's bank) into
 ``submitted/<student>/<assignment>/``, grades them with plain ``nbgrader autograde`` and reads
 the per-cell scores from the gradebook. The class is split into :data:`SHARDS` copies of the
 released course (same config, release and gradebook, a share of the submissions each), graded by
@@ -11,7 +11,8 @@ that many ``nbgrader autograde`` processes at once: plain nbgrader on every subm
 machine's cores in use. The machinery is ``coursekit``; this file holds what only the tests
 need.
 
-Authors: ``.venv/bin/python tests/graders.py ps1_sigmoid_decay`` prints every case's scores.
+Authors: ``.venv/bin/python -m tests.graders ps1_sigmoid_decay`` (from the repository's root)
+prints every case's scores.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import nbformat
 from coursekit.assignments import Assignment, discover_assignments
 from coursekit.cells import grade_id, is_test, points, read_notebook
 from coursekit.nbgrader_run import run_nbgrader
-from coursekit.testing import (
+from harness import (
     FIXTURE_MUTANT_ROOT,
     FIXTURE_SOURCE_ROOT,
     build_submissions,

@@ -33,7 +33,7 @@ from coursekit.cells import (
     is_test,
     read_notebook,
 )
-from coursekit.testing import (
+from harness import (
     BLANK,
     DELETED_ALL,
     DELETED_ONE,

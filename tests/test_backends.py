@@ -32,7 +32,7 @@ from coursekit import backends
 from coursekit import sandbox as sb
 from coursekit.cells import grade_id, read_notebook
 from coursekit.nbgrader_run import run_nbgrader
-from coursekit.testing import leftover_processes, solved
+from harness import leftover_processes, solved
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "course" / "source" / "fixture_ps"

@@ -21,7 +21,7 @@ from classroom import (
 )
 
 from coursekit import batch, exports
-from coursekit.testing import gradebook_scores
+from harness import gradebook_scores
 
 pytestmark = pytest.mark.slow
 CHECKSUM_WARNING = re.compile(r"Attribute 'checksum' for cell (\S+) has changed!")

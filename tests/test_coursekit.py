@@ -13,7 +13,7 @@ import pytest
 from coursekit.assignments import discover_assignments
 from coursekit.commands import invalid_submissions
 from coursekit.nbgrader_run import nbgrader_env, venv_env
-from coursekit.testing import find_assignment, misnamed_folders
+from harness import find_assignment, misnamed_folders
 
 
 def _notebook(path):

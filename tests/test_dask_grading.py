@@ -19,7 +19,7 @@ import pytest
 from classroom import ASSIGNMENT, copy_course
 
 from coursekit import batch
-from coursekit.testing import gradebook_scores
+from harness import gradebook_scores
 
 pytestmark = pytest.mark.slow
 DASK = Path(sys.executable).parent / "dask"

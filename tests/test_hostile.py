@@ -45,7 +45,7 @@ from coursekit import worker
 from coursekit.assignments import discover_assignments
 from coursekit.cells import grade_id, is_test, read_notebook
 from coursekit.nbgrader_run import run_nbgrader
-from coursekit.testing import (
+from harness import (
     leftover_processes,
     make_course,
     secret_lines,

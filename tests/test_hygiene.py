@@ -29,7 +29,7 @@ from coursekit.cells import (
     is_written,
     nbmeta,
 )
-from coursekit.testing import misnamed_folders
+from harness import misnamed_folders
 
 BOOK = REPO / "book"
 CHAPTERS = sorted(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from coursekit.testing import apply_mutant
+from harness import apply_mutant
 
 SOLUTION = 'def f(x):\n    """Doc."""\n    return x * 2\n'
 

@@ -27,7 +27,7 @@ from classroom import (
 
 from coursekit import batch
 from coursekit.nbgrader_run import run_nbgrader as nbgrader
-from coursekit.testing import gradebook_scores
+from harness import gradebook_scores
 
 pytestmark = pytest.mark.slow
 UNPRIVILEGED = "nobody"

@@ -25,7 +25,7 @@ from coursekit import worker
 from coursekit.assignments import SOURCE_ROOT, Assignment, discover_assignments
 from coursekit.cells import grade_id, read_notebook
 from coursekit.nbgrader_run import run_nbgrader
-from coursekit.testing import FIXTURE_SOURCE_ROOT, make_course, solved, write_submission
+from harness import FIXTURE_SOURCE_ROOT, make_course, solved, write_submission
 from vgcourse.variants import VARIANT_ENV, variant_index, variant_params
 
 CONVERTED = ("ps1_sigmoid_decay", "ps4_initialization")

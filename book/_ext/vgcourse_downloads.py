@@ -1,41 +1,32 @@
 """Chapter notebooks that stand alone, and the course package served with the book.
 
-A local Sphinx extension (``_config.yml``, ``sphinx.local_extensions``). sphinx-book-theme's
-download button offers ``_sources/<chapter>.ipynb``, a copy of the executed notebook
-(``jupyter_execute/<chapter>.ipynb``): it imports ``myst_nb``, hides its figures (glued with
-``display=False``) and its text is MyST markup. At ``build-finished`` this extension writes, in
-its place, a notebook that runs top to bottom where only torch, numpy, matplotlib, a kernel
-and the course package are installed (Colab, a laptop, Binder):
+A local Sphinx extension (``_config.yml``, ``sphinx.local_extensions``), and a thin one: the
+conversion of a chapter into a notebook that runs without the book is
+``vgcourse_standalone`` (no Sphinx in it; its docstring says what the download is). Here:
 
-* its first cell installs the course package (the name and version of ``pyproject.toml``)
-  where it is missing and does nothing where it is installed;
-* ``from myst_nb import glue`` becomes ``from vgcourse.glue import glue``, and every glued
-  figure is shown, by a cell calling ``show_glued``, where the chapter shows it, under its
-  caption (that cell carries the build's image, so the figure is there before the first run);
-* cells tagged ``book-only`` (the online book's interactive figures, built with Altair) are
-  left out;
-* the Markdown is plain: glued values are filled in from the build's own execution, citations
-  read "(Glorot and Bengio, 2010)" with the bibliography at the end, figure, section and page
-  references are text (pages link to the online book, ``html_baseurl``), ``{literalinclude}``
-  is the code it includes; an unknown role or directive is a warning (an error with ``-W``).
+* at ``build-finished``, every chapter's ``_sources/<chapter>.ipynb`` (what sphinx-book-theme's
+  download button offers: otherwise a copy of the executed notebook, which imports ``myst_nb``,
+  hides its figures and holds MyST markup) is replaced by the chapter's standalone notebook,
+  made from what the build knows (:func:`book_data`); a warning of the conversion is a warning
+  of the build (an error with ``-W``);
+* the published exercises (``exercises/<name>.ipynb``, written by ``vgcourse_releases``) get
+  the same install cell before their first code cell. ``vgcourse_releases`` announces that it
+  has published them with its own event, ``vgcourse-exercises-published``, which this
+  extension connects to (and ``setup`` loads that extension), so nothing depends on the order
+  of the ``build-finished`` handlers;
+* the course package's wheel is built (``python -m build``) into ``packages/`` of the HTML
+  output, so that the book alone is enough to install it, and the ``{vgcourse-install}``
+  directive gives the pip line and the wheel's download link.
 
-The published exercises (``exercises/<name>.ipynb``, written by ``vgcourse_releases``) get
-the same install cell before their first code cell. The extension also builds the course
-package's wheel (``python -m build``) into ``packages/`` of the HTML output, so that the book
-alone is enough to install it, and provides the ``{vgcourse-install}`` directive (the pip
-line and the wheel's download link). The book's own
-build (glue, cross-references, the execution cache) is not touched.
+The book's own build (glue, cross-references, the execution cache) is not touched.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import nbformat
@@ -44,32 +35,17 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx.application import Sphinx
 from sphinx.util import logging
+from vgcourse_releases import PUBLISHED_EVENT
+from vgcourse_standalone import Book, add_install_cell, chapter_notebook, install_cell
 
 logger = logging.getLogger(__name__)
 
 #: Where the wheel goes in the HTML output.
 PACKAGES_URL_DIR = "packages"
-#: A MyST role: ``{name}`content```.
-ROLE = re.compile(r"\{([\w.:+-]*)\}(`+)(.+?)\2", re.DOTALL)
-#: The opening line of a MyST directive (backtick or colon fence).
-DIRECTIVE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[^}]+)\}\s*(?P<arg>.*)$")
-#: A target line, ``(label)=``.
-TARGET = re.compile(r"^\s*\([\w.:-]+\)=\s*$")
-#: ``$$ ... $$ (label)``: the closing line of a labelled display equation.
-EQ_LABEL = re.compile(r"^(\s*.*\$\$)\s*\([\w.:-]+\)\s*$")
-#: A Markdown link to a page of the book: ``[text](01_x.md)`` or ``[text](#label)``.
-LOCAL_LINK = re.compile(r"\]\((?!https?:|mailto:)([^)\s]*?)(\.md|\.ipynb)?(#[^)\s]*)?\)")
-ADMONITIONS = {"note", "important", "warning", "tip", "hint", "caution", "attention",
-               "danger", "error", "seealso", "admonition"}
-#: Cells with this tag build what only the online book shows (its interactive figures, drawn
-#: with Altair): the download leaves them out.
-BOOK_ONLY_TAG = "book-only"
-CITE_ROLES = {"cite", "cite:p", "cite:ps", "cite:t", "cite:ts", "cite:alp", "cite:author",
-              "cite:year", "cite:yearpar"}
 
 
 # --------------------------------------------------------------------------------------------
-# The course package: its name and version, its wheel, the install cell
+# The course package: its name and version, its wheel, the install directive
 # --------------------------------------------------------------------------------------------
 
 
@@ -87,29 +63,6 @@ def package_spec(app: Sphinx) -> tuple[str, str]:
 def wheel_name(app: Sphinx) -> str:
     name, version = package_spec(app)
     return f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
-
-
-def install_cell(name: str, version: str, packages_url: str = "") -> nbformat.NotebookNode:
-    """The first cell of every download: install the package where it is missing.
-
-    pip looks for it on the package index and, with ``packages_url``, in the book's copy of
-    the wheel (``packages/index.html`` lists it).
-    """
-    find_links = f" --find-links {packages_url}" if packages_url else ""
-    source = (
-        f"# Run this cell first: it installs the course package, {name} {version}, where it\n"
-        "# is missing (Google Colab, a fresh environment) and does nothing where it is there.\n"
-        "from importlib.metadata import PackageNotFoundError, version\n"
-        "\n"
-        "try:\n"
-        f'    _course_package = version("{name}")\n'
-        "except PackageNotFoundError:\n"
-        "    _course_package = None\n"
-        f'if _course_package != "{version}":\n'
-        f"    %pip install --quiet {name}=={version}{find_links}\n"
-        f'    version("{name}")  # a PackageNotFoundError here: pip could not install it'
-    )
-    return nbformat.v4.new_code_cell(source, metadata={"tags": ["install-course-package"]})
 
 
 def packages_url(app: Sphinx) -> str:
@@ -172,486 +125,74 @@ class InstallDirective(Directive):
 
 
 # --------------------------------------------------------------------------------------------
-# What the conversion needs from the build: glue data, labels, figure numbers, references
+# The downloads
 # --------------------------------------------------------------------------------------------
 
 
-def executed_notebook(app: Sphinx, docname: str) -> Path:
-    """The executed notebook myst-nb wrote for ``docname`` (sphinx-book-theme copies it too)."""
-    return Path(app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
-
-
-def glue_file(app: Sphinx, docname: str) -> Path:
-    """The glued values of ``docname`` (``{name: output}``), as myst-nb saved them."""
-    return Path(app.outdir).parent / "jupyter_execute" / f"{docname}.glue.json"
-
-
-@dataclass
-class Chapter:
-    """One chapter being converted: the build's data and the citations met so far."""
-
-    app: Sphinx
-    docname: str
-    cited: list[str] = field(default_factory=list)
-    glue: dict[str, dict] = field(default_factory=dict)
-
-    @property
-    def env(self):
-        return self.app.env
-
-    def warn(self, message: str) -> None:
-        logger.warning(f"[vgcourse] {self.docname}.ipynb download: {message}",
-                       location=self.docname)
-
-    def glued(self, key: str) -> dict:
-        """The mime bundle glued under ``key`` (``doc::key`` for another chapter)."""
-        docname, _, name = key.rpartition("::")
-        docname = self.env.path2doc(str(Path(self.app.srcdir) / docname)) if docname else None
-        docname = docname or self.docname
-        if docname not in self.glue:
-            self.glue[docname] = _glue_data(self.app, docname)
-        data = self.glue[docname]
-        if name not in data:
-            self.warn(f"nothing glued under {key!r}")
-            return {"text/plain": repr(f"<{key}>")}
-        return data[name]
-
-    def page_url(self, docname: str, anchor: str = "") -> str:
-        base = self.app.config.html_baseurl
-        if not base:
-            return ""
-        return f"{base.rstrip('/')}/{docname}.html{anchor}"
-
-    def label(self, label: str) -> tuple[str, str, str] | None:
-        """``(docname, node id, title)`` of a ``(label)=`` target or a named figure."""
-        std = self.env.get_domain("std")
-        if label in std.labels:
-            return std.labels[label]
-        if label in std.anonlabels:
-            docname, node_id = std.anonlabels[label]
-            return docname, node_id, ""
-        return None
-
-    def figure_number(self, docname: str, node_id: str) -> str | None:
-        numbers = self.env.toc_fignumbers.get(docname, {})
-        for figtype in ("figure", "table", "code-block"):
-            if node_id in numbers.get(figtype, {}):
-                return ".".join(map(str, numbers[figtype][node_id]))
-        return None
-
-    @cached_property
-    def bibliography(self):
-        """Every entry of the book's ``bibtex_bibfiles`` (a pybtex ``BibliographyData``)."""
-        from pybtex.database import BibliographyData, parse_file
-
-        data = BibliographyData()
-        for name in self.app.config.bibtex_bibfiles:
-            for key, entry in parse_file(str(Path(self.app.srcdir) / name)).entries.items():
-                data.entries[key] = entry
-        return data
-
-
-def _glue_data(app: Sphinx, docname: str) -> dict[str, dict]:
-    """``{name: mime bundle}`` of every value ``docname`` glued (empty if it glued none)."""
-    path = glue_file(app, docname)
-    if not path.is_file():
-        return {}
-    return {name: output.get("data", {})
-            for name, output in json.loads(path.read_text(encoding="utf-8")).items()}
-
-
-# --------------------------------------------------------------------------------------------
-# Roles -> plain Markdown
-# --------------------------------------------------------------------------------------------
-
-
-def _title_and_target(content: str) -> tuple[str | None, str]:
-    """``"text <target>"`` -> ``("text", "target")``; ``"target"`` -> ``(None, "target")``."""
-    found = re.fullmatch(r"\s*(.*?)\s*<([^<>]+)>\s*", content, re.DOTALL)
-    return (found.group(1), found.group(2)) if found else (None, content.strip())
-
-
-def _text_of(bundle: dict, chapter: Chapter, what: str) -> str:
-    for mime in ("text/markdown", "text/latex", "text/plain"):
-        if mime in bundle:
-            text = "".join(bundle[mime]) if isinstance(bundle[mime], list) else bundle[mime]
-            return text.strip()
-    chapter.warn(f"{what}: no text to paste")
-    return ""
-
-
-def glue_role(name: str, content: str, chapter: Chapter) -> str:
-    """``{glue:text}`key:fmt```, ``{glue:md}``, ``{glue:math}``, ``{glue}``, as myst-nb pastes."""
-    from myst_nb.core.variables import format_plain_text
-
-    if name == "glue:text":
-        key, fmt = content.rsplit(":", 1) if ":" in content else (content, "s")
-        plain = chapter.glued(key.strip()).get("text/plain", "")
-        return format_plain_text("".join(plain) if isinstance(plain, list) else plain, fmt)
-    bundle = chapter.glued(content.strip())
-    text = _text_of(bundle, chapter, content)
-    if name == "glue:math" and not text.startswith("$"):
-        return f"${text}$"
-    if "text/markdown" not in bundle and "text/latex" not in bundle:
-        return format_plain_text(text, "")
-    return text
-
-
-def cite_role(name: str, content: str, chapter: Chapter) -> str:
-    """Author-year citations, as sphinxcontrib-bibtex's ``author_year`` style writes them."""
-    keys = [k.strip() for k in content.split(",") if k.strip()]
-    parts = []
-    for key in keys:
-        if key not in chapter.bibliography.entries:
-            chapter.warn(f"no bibliography entry {key!r}")
-            parts.append((key, "?"))
-            continue
-        if key not in chapter.cited:
-            chapter.cited.append(key)
-        parts.append(_author_year(chapter.bibliography.entries[key]))
-    if name in {"cite:t", "cite:ts"}:
-        return ", ".join(f"{a} ({y})" for a, y in parts)
-    if name == "cite:author":
-        return ", ".join(a for a, _ in parts)
-    if name == "cite:year":
-        return ", ".join(y for _, y in parts)
-    if name == "cite:yearpar":
-        return "(" + "; ".join(y for _, y in parts) + ")"
-    inner = "; ".join(f"{a}, {y}" for a, y in parts)
-    return inner if name == "cite:alp" else f"({inner})"
-
-
-def _author_year(entry) -> tuple[str, str]:
-    from pybtex.richtext import Text
-
-    people = entry.persons.get("author") or entry.persons.get("editor") or []
-    names = [Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text")
-             for p in people]
-    if not names:
-        author = Text.from_latex(entry.fields.get("organization", entry.fields.get(
-            "title", "Anonymous"))).render_as("text")
-    elif len(names) == 1:
-        author = names[0]
-    elif len(names) == 2:
-        author = f"{names[0]} and {names[1]}"
-    else:
-        author = f"{names[0]} et al."
-    return author, entry.fields.get("year", "n.d.")
-
-
-def ref_role(name: str, content: str, chapter: Chapter) -> str:
-    """``{doc}``, ``{ref}``, ``{numref}``, ``{eq}`` as text (pages: links to the online book)."""
-    title, target = _title_and_target(content)
-    if name == "doc":
-        docname = chapter.env.path2doc(str(Path(chapter.app.srcdir) / target.lstrip("/")))
-        docname = docname or target.lstrip("/")
-        text = title or (chapter.env.titles[docname].astext()
-                         if docname in chapter.env.titles else target)
-        url = chapter.page_url(docname)
-        return f"[{text}]({url})" if url else text
-    if name == "eq":
-        found = chapter.env.get_domain("math").equations.get(target)
-        if not found:
-            chapter.warn(f"no equation {target!r}")
-            return target
-        return f"({found[1]})"
-    found = chapter.label(target)
-    if found is None:
-        chapter.warn(f"no target {target!r}")
-        return title or target
-    docname, node_id, section = found
-    if name == "numref":
-        number = chapter.figure_number(docname, node_id) or "?"
-        template = title or chapter.app.config.numfig_format.get("figure", "Fig. %s")
-        return template.replace("%s", number).replace("{number}", number)
-    text = title or section or target
-    if docname != chapter.docname and chapter.page_url(docname):
-        return f"[{text}]({chapter.page_url(docname, '#' + node_id)})"
-    return text
-
-
-def convert_role(match: re.Match, chapter: Chapter) -> str:
-    name, content = match.group(1), match.group(3)
-    if name.startswith("glue"):
-        return glue_role(name, content, chapter)
-    if name in CITE_ROLES:
-        return cite_role(name, content, chapter)
-    if name in {"doc", "ref", "numref", "eq", "any"}:
-        return ref_role("ref" if name == "any" else name, content, chapter)
-    if name == "math":
-        return f"${content}$"
-    if name in {"code", "samp", "file", "kbd", "command", "literal"}:
-        return f"`{content}`"
-    if name in {"term", "abbr", "sub", "sup", "guilabel", "menuselection", "download"}:
-        return _title_and_target(content)[0] or re.sub(r"\s*\(.*\)$", "", content)
-    chapter.warn(f"unknown role {{{name}}}")
-    return content
-
-
-def convert_text(text: str, chapter: Chapter) -> str:
-    """Roles, targets, equation labels and local links of a run of Markdown, made plain."""
-    text = ROLE.sub(lambda m: convert_role(m, chapter), text)
-    lines = [EQ_LABEL.sub(r"\1", line) for line in text.split("\n") if not TARGET.match(line)]
-    text = "\n".join(lines)
-    return LOCAL_LINK.sub(lambda m: _local_link(m, chapter), text)
-
-
-def _local_link(match: re.Match, chapter: Chapter) -> str:
-    path, suffix, anchor = match.group(1), match.group(2), match.group(3) or ""
-    if not suffix and not (not path and anchor):
-        return match.group(0)  # an image or a web page: left as written
-    docname = path or chapter.docname
-    if not path:  # [text](#label): a target of this book
-        found = chapter.label(anchor[1:])
-        if found:
-            docname, anchor = found[0], "#" + found[1]
-    return f"]({chapter.page_url(docname, anchor) or anchor})"
-
-
-# --------------------------------------------------------------------------------------------
-# Directives -> plain Markdown (and the cells that show glued figures)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Block:
-    """A directive: its name, argument, options and body lines."""
-
-    name: str
-    argument: str
-    options: dict[str, str]
-    body: list[str]
-
-
-def _read_block(lines: list[str], start: int) -> tuple[Block, int]:
-    """The directive opening at ``lines[start]`` and the index after its closing fence."""
-    head = DIRECTIVE.match(lines[start])
-    fence, indent = head.group("fence"), len(head.group("indent"))
-    end = start + 1
-    closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
-    while end < len(lines) and not closing.match(lines[end]):
-        end += 1
-    inner = [line[indent:] if line[:indent].isspace() else line for line in lines[start + 1:end]]
-    options, body = {}, inner
-    if inner and inner[0].strip() == "---":  # a YAML block of options
-        stop = next((i for i in range(1, len(inner)) if inner[i].strip() == "---"), 0)
-        import yaml
-
-        options = {str(k): str(v) for k, v in (yaml.safe_load("\n".join(inner[1:stop]))
-                                               or {}).items()}
-        body = inner[stop + 1:]
-    else:
-        count = 0
-        for line in inner:
-            option = re.match(r"^:([\w-]+):\s*(.*)$", line)
-            if not option:
-                break
-            options[option.group(1)] = option.group(2).strip()
-            count += 1
-        body = inner[count:]
-    block = Block(head.group("name").strip(), head.group("arg").strip(), options, body)
-    return block, end + 1
-
-
-def _literalinclude(block: Block, chapter: Chapter) -> str:
-    from sphinx.directives.code import LiteralIncludeReader
-
-    source = Path(chapter.env.doc2path(chapter.docname)).parent / block.argument
-    options = {k: (v if v else True) for k, v in block.options.items()}
-    text, _ = LiteralIncludeReader(str(source), options, chapter.app.config).read()
-    language = block.options.get("language", "python")
-    return f"```{language}\n{text.rstrip()}\n```"
-
-
-def convert_block(block: Block, chapter: Chapter) -> list:
-    """A directive as Markdown text, or as ``("show", key)`` plus its caption for a figure."""
-    body = "\n".join(block.body).strip()
-    name = block.name
-    if name in {"glue:figure", "glue", "glue:", "glue:any"}:
-        caption = convert_markdown(body, chapter) if body else []
-        number = None
-        if "name" in block.options and chapter.label(block.options["name"]):
-            docname, node_id, _ = chapter.label(block.options["name"])
-            number = chapter.figure_number(docname, node_id)
-        if caption and number and isinstance(caption[0], str):
-            label = chapter.app.config.numfig_format.get("figure", "Fig. %s") % number
-            caption[0] = f"**{label}.** {caption[0]}"
-        return [("show", block.argument), *caption]
-    if name == "glue:md":
-        return [convert_text(_text_of(chapter.glued(block.argument), chapter, name), chapter)]
-    if name == "glue:math":
-        text = _text_of(chapter.glued(block.argument), chapter, name).strip("$")
-        return [f"$$\n{text}\n$$"]
-    if name == "literalinclude":
-        return [_literalinclude(block, chapter)]
-    if name in {"code-block", "code", "sourcecode"}:
-        return [f"```{block.argument}\n{body}\n```"]
-    if name == "math":
-        return [f"$$\n{body}\n$$"]
-    if name in {"bibliography", "tableofcontents", "contents"}:
-        return []
-    if name in ADMONITIONS:
-        title = block.argument if name == "admonition" else name.capitalize()
-        inner = [p for p in convert_markdown(body, chapter) if isinstance(p, str)]
-        quoted = "\n".join("> " + line if line else ">" for line in
-                           f"**{title}**\n\n{chr(10).join(inner)}".split("\n"))
-        return [quoted]
-    chapter.warn(f"unknown directive {{{name}}}: its body is kept as text")
-    return [convert_text(body, chapter)]
-
-
-def convert_markdown(source: str, chapter: Chapter) -> list:
-    """A Markdown cell as plain Markdown strings and ``("show", key)`` figure places."""
-    lines = source.split("\n")
-    parts: list = []
-    text: list[str] = []
-    index = 0
-    while index < len(lines):
-        if DIRECTIVE.match(lines[index]):
-            block, index = _read_block(lines, index)
-            if text:
-                parts.append(convert_text("\n".join(text), chapter))
-                text = []
-            parts += convert_block(block, chapter)
-        else:
-            text.append(lines[index])
-            index += 1
-    if text:
-        parts.append(convert_text("\n".join(text), chapter))
-    return [p.strip("\n") if isinstance(p, str) else p
-            for p in parts if not isinstance(p, str) or p.strip()]
-
-
-# --------------------------------------------------------------------------------------------
-# The notebook
-# --------------------------------------------------------------------------------------------
-
-GLUE_IMPORT = re.compile(r"^(\s*)from myst_nb import glue\b", re.MULTILINE)
-
-
-def convert_code_cell(cell: nbformat.NotebookNode, chapter: Chapter) -> nbformat.NotebookNode:
-    """The code cell with ``vgcourse.glue`` for ``myst_nb`` and without the glue records."""
-    cell.source = GLUE_IMPORT.sub(r"\1from vgcourse.glue import glue", cell.source)
-    if "myst_nb" in cell.source:
-        chapter.warn("a code cell still uses myst_nb (only `from myst_nb import glue` is "
-                     "replaced)")
-    outputs = []
-    for output in cell.get("outputs", []):
-        meta = output.get("metadata", {})
-        if "scrapbook" in meta:
-            if meta["scrapbook"].get("mime_prefix"):
-                continue  # a display=False record: the value is in the text now
-            meta.pop("scrapbook")
-        outputs.append(output)
-    cell.outputs = outputs
-    return cell
-
-
-def show_cell(key: str, chapter: Chapter) -> nbformat.NotebookNode:
-    """A cell showing the glued ``key``, with the build's output of it."""
-    bundle = chapter.glued(key)
-    output = nbformat.v4.new_output("display_data", data=bundle)
-    cell = nbformat.v4.new_code_cell(
-        f'show_glued("{key}")', outputs=[output], metadata={"tags": ["show-glued"]}
+def book_data(app: Sphinx) -> Book:
+    """What the conversion needs from this build (its environment, after every page is read)."""
+    env = app.env
+    std = env.get_domain("std")
+    labels = {label: (docname, node_id, "") for label, (docname, node_id)
+              in std.anonlabels.items()}
+    labels.update(std.labels)  # a named target's section title wins over the anonymous one
+    return Book(
+        source_dir=Path(app.srcdir),
+        executed_dir=Path(app.outdir).parent / "jupyter_execute",
+        sources={docname: Path(env.doc2path(docname)) for docname in env.found_docs},
+        source_suffixes=tuple(app.config.source_suffix),
+        titles={docname: title.astext() for docname, title in env.titles.items()},
+        labels=labels,
+        equations=dict(env.get_domain("math").equations),
+        fignumbers=env.toc_fignumbers,
+        base_url=app.config.html_baseurl,
+        figure_format=app.config.numfig_format.get("figure", "Fig. %s"),
+        bibfiles=tuple(Path(app.srcdir) / name for name in app.config.bibtex_bibfiles),
+        source_encoding=app.config.source_encoding,
+        package=package_spec(app),
+        packages_url=packages_url(app),
     )
-    return cell
-
-
-def bibliography_cell(chapter: Chapter) -> nbformat.NotebookNode | None:
-    """``## Bibliography``: the entries the chapter cites, in the book's plain style, by author."""
-    if not chapter.cited:
-        return None
-    from pybtex.database import BibliographyData, Entry
-    from pybtex.plugin import find_plugin
-
-    data = BibliographyData()
-    for key in chapter.cited:  # \url{x} is x (pybtex's LaTeX reader does not know \url)
-        entry = chapter.bibliography.entries[key]
-        fields = {k: re.sub(r"\\url\{([^}]*)\}", r"\1", v) for k, v in entry.fields.items()}
-        data.add_entry(key, Entry(entry.type, fields=fields, persons=entry.persons))
-    style = find_plugin("pybtex.style.formatting", "plain")()
-    entries = sorted(style.format_entries(data.entries.values()),
-                     key=lambda e: _author_year(data.entries[e.key]))
-    items = [f"- {' '.join(e.text.render_as('text').split())}" for e in entries]
-    return nbformat.v4.new_markdown_cell("## Bibliography\n\n" + "\n".join(items))
-
-
-def standalone_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode:
-    """The download of chapter ``docname``, made from the build's executed notebook."""
-    notebook = nbformat.read(executed_notebook(app, docname), as_version=4)
-    chapter = Chapter(app, docname)
-    cells = [install_cell(*package_spec(app), packages_url(app))]
-    for cell in notebook.cells:
-        if BOOK_ONLY_TAG in cell.metadata.get("tags", []):
-            continue  # the online book's interactive figures (Altair): not in the download
-        if cell.cell_type == "code":
-            cells.append(convert_code_cell(cell, chapter))
-            continue
-        if cell.cell_type != "markdown":
-            cells.append(cell)
-            continue
-        for part in convert_markdown(cell.source, chapter):
-            if isinstance(part, str):
-                cells.append(nbformat.v4.new_markdown_cell(part))
-            else:
-                cells.append(show_cell(part[1], chapter))
-    if any(c.cell_type == "code" and "show_glued(" in c.source for c in cells):
-        cells.insert(1, nbformat.v4.new_code_cell(
-            "# Shows the chapter's figures where the book shows them.\n"
-            "from vgcourse.glue import show_glued", metadata={"tags": ["import-show-glued"]}))
-    bibliography = bibliography_cell(chapter)
-    if bibliography is not None:
-        cells.append(bibliography)
-    notebook.cells = cells
-    for key in ("jupytext", "mystnb"):
-        notebook.metadata.pop(key, None)
-    return notebook
 
 
 def write_downloads(app: Sphinx, exception: Exception | None) -> None:
     """``build-finished``: every chapter's ``_sources/<chapter>.ipynb``, standing alone."""
     if exception is not None or app.builder.format != "html":
         return
+    book = book_data(app)
     for docname in sorted(app.env.found_docs):
-        if not executed_notebook(app, docname).is_file():
+        if not book.executed_notebook(docname).is_file():
             continue
+        notebook, warnings = chapter_notebook(book, docname)
+        for message in warnings:
+            logger.warning(f"[vgcourse] {docname}.ipynb download: {message}", location=docname)
+        nbformat.validate(notebook)
         target = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        notebook = standalone_notebook(app, docname)
-        nbformat.validate(notebook)
         target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n",
                           encoding="utf-8")
 
 
-def add_install_cells(app: Sphinx, exception: Exception | None) -> None:
-    """``build-finished``: the install cell, before the first code cell of every exercise.
+def add_install_cells(app: Sphinx, folder: Path) -> None:
+    """``vgcourse-exercises-published``: the install cell, before the first code cell of every
+    exercise ``vgcourse_releases`` published into ``folder``.
 
-    Runs after ``vgcourse_releases`` put the student versions into ``exercises/``; a notebook
-    that already has this cell (an unchanged release kept from the last build) is left alone,
-    an older install cell is replaced.
+    A notebook that already has this cell (an unchanged release kept from the last build) is
+    left alone; an older install cell is replaced.
     """
-    if exception is not None or app.builder.format != "html":
-        return
     cell = install_cell(*package_spec(app), packages_url(app))
-    for path in sorted((Path(app.outdir) / "exercises").glob("*.ipynb")):
+    for path in sorted(Path(folder).glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
-        kept = [c for c in notebook.cells if c.metadata.get("tags") == cell.metadata["tags"]]
-        if [c.source for c in kept] == [cell.source]:
-            continue
-        notebook.cells = [c for c in notebook.cells if c not in kept]
-        first = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "code"),
-                     len(notebook.cells))
-        notebook.cells.insert(first, cell)
-        nbformat.validate(notebook)
-        nbformat.write(notebook, path)
+        if add_install_cell(notebook, cell):
+            nbformat.validate(notebook)
+            nbformat.write(notebook, path)
 
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("vgcourse_package_dir", "..", "env")
     app.add_directive("vgcourse-install", InstallDirective)
-    # after sphinx-book-theme copied the executed notebooks (html-page-context)
     app.connect("build-finished", write_downloads)
     app.connect("build-finished", build_wheel)
-    # after vgcourse_releases's publish_exercises (priority 500) wrote the student versions
-    app.connect("build-finished", add_install_cells, priority=600)
+    # vgcourse_releases publishes the exercises and then emits its event: load it, listen
+    app.setup_extension("vgcourse_releases")
+    app.connect(PUBLISHED_EVENT, add_install_cells)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

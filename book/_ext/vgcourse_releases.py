@@ -7,6 +7,11 @@ course, and copies the release notebooks into the HTML output as
 ``exercises/<assignment>.ipynb`` (plus ``<assignment>.zip`` when the release has data files or
 more notebooks). The source notebooks are never copied. A release that still holds a region
 marker (``coursekit.cells.LEAK_MARKERS``) fails the build. Unchanged assignments are skipped.
+
+When every release is in place it emits ``vgcourse-exercises-published`` (:data:`PUBLISHED_EVENT`,
+with the folder of the published notebooks), so that an extension that changes them
+(``vgcourse_downloads`` adds the install cell) runs after them without depending on the order of
+the ``build-finished`` handlers.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 #: Where the release notebooks go inside the HTML output (a URL path, relative to the root).
 EXERCISES_URL_DIR = "exercises"
+#: The event emitted once the release notebooks are in the HTML output: ``(app, folder)``.
+PUBLISHED_EVENT = "vgcourse-exercises-published"
 #: Files of a release that are read as text when looking for markers.
 TEXT_SUFFIXES = {".ipynb", ".py", ".md", ".txt"}
 
@@ -159,9 +166,11 @@ def publish_exercises(app: Sphinx, exception: Exception | None) -> None:
                 if _publish_release(releases / name, name, out):
                     new_stamps[name] = digest
     stamp_file.write_text(json.dumps(new_stamps, indent=1))
+    app.emit(PUBLISHED_EVENT, out)
 
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("vgcourse_exercises_dir", "../exercises", "env")
+    app.add_event(PUBLISHED_EVENT)
     app.connect("build-finished", publish_exercises)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

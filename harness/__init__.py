@@ -1,9 +1,12 @@
 """The test-and-benchmark harness of the grader (as ``numpy.testing`` is NumPy's).
 
-Nothing of the grader, the instructor commands or the book imports this module; ``tests/`` and
-``benchmarks/`` do. It sits in the installed package rather than under ``tests/`` because the
-benchmarks may neither import from ``tests/`` nor touch ``sys.path`` (``tests/test_shape.py``),
-and both must build classes and read scores the same way. It holds:
+A top-level package of the repository that nothing installs (neither ``pyproject.toml`` nor
+``coursekit/pyproject.toml`` lists it): only ``tests/`` and ``benchmarks/`` import it, and
+nothing of the grader, the instructor commands or the book does (``tests/test_shape.py``). It
+is importable where the repository's root is on the path: pytest adds it (``pythonpath`` in
+``pyproject.toml``), and the benchmarks are run from the root as modules
+(``python -m benchmarks.bench_grading``). Tests and benchmarks build classes and read scores
+through it alike. It holds:
 
 - the course's fixture assignment and the submissions every assignment is graded with: broken
   cases (:data:`CASES`) and mutant banks (:func:`apply_mutant`, :func:`mutant_bank_problems`);
@@ -31,7 +34,7 @@ from pathlib import Path
 
 import nbformat
 
-from .assignments import (
+from coursekit.assignments import (
     COURSE_CONFIG,
     REPO,
     SOURCE_ROOT,
@@ -39,7 +42,7 @@ from .assignments import (
     candidate_folders,
     discover_assignments,
 )
-from .cells import (
+from coursekit.cells import (
     HIDDEN_MARKERS,
     SOLUTION_MARKERS,
     grade_id,
