@@ -246,7 +246,8 @@ def critical_std(width, activation):
         "name": "numgrad_float32",
         "cell": "numerical_gradient",
         "fails": ["test_numerical_gradient", "test_gradient_check"],
-        "replace": [("theta = np.array(w, dtype=np.float64)", "theta = np.array(w, dtype=np.float32)")],
+        "replace": [("theta = np.array(w, dtype=np.float64)",
+                     "theta = np.array(w, dtype=np.float32)")],
     },
     {
         "name": "numgrad_missing_half",
