@@ -107,39 +107,71 @@ MUTANTS = [
         "fails": ["test_layer_norm_backward"],
         "replace": [("g = dout * weight", "g = dout.mul_(weight)  # reuses the memory of dout")],
     },
-    # ------------------------------------------------------------ residual_variance
+    # ------------------------------------------------------------ predicted_gradient_ratio
     {
-        "name": "variance_alpha_not_squared",
-        "cell": "residual_variance",
-        "fails": ["test_residual_variance"],
+        "name": "prediction_squared_ratio",
+        "cell": "predicted_gradient_ratio",
+        "fails": ["test_predicted_gradient_ratio"],
+        "replace": [("** (n_blocks / 2)", "**n_blocks")],
+    },
+    {
+        "name": "prediction_alpha_not_squared",
+        "cell": "predicted_gradient_ratio",
+        "fails": ["test_predicted_gradient_ratio"],
         "replace": [("(1.0 + alpha**2 * gain)", "(1.0 + alpha * gain)")],
     },
     {
-        "name": "variance_grows_linearly",
-        "cell": "residual_variance",
-        "fails": ["test_residual_variance"],
-        "replace": [("q0 * (1.0 + alpha**2 * gain) ** n_blocks",
-                     "q0 * (1.0 + n_blocks * alpha**2 * gain)")],
-    },
-    # ------------------------------------------------------------ update_ratio
-    {
-        "name": "ratio_difference_of_norms",
-        "cell": "update_ratio",
-        "fails": ["test_update_ratio"],
-        "replace": [("torch.linalg.vector_norm(new - old) / torch.linalg.vector_norm(old)",
-                     "(torch.linalg.vector_norm(new) - torch.linalg.vector_norm(old)).abs()"
-                     " / torch.linalg.vector_norm(old)")],
+        "name": "prediction_without_the_skip",
+        "cell": "predicted_gradient_ratio",
+        "fails": ["test_predicted_gradient_ratio"],
+        "replace": [("(1.0 + alpha**2 * gain)", "(alpha**2 * gain)")],
     },
     {
-        "name": "ratio_divides_by_new",
-        "cell": "update_ratio",
-        "fails": ["test_update_ratio"],
-        "replace": [("/ torch.linalg.vector_norm(old)", "/ torch.linalg.vector_norm(new)")],
+        "name": "prediction_forgets_the_relu_mask",
+        "cell": "predicted_gradient_ratio",
+        "fails": ["test_predicted_gradient_ratio"],
+        "replace": [("(1.0 + alpha**2 * gain)", "(1.0 + 2 * alpha**2 * gain)")],
+    },
+    # ------------------------------------------------------------ blocks_for_ratio
+    {
+        "name": "blocks_rounded_down",
+        "cell": "blocks_for_ratio",
+        "fails": ["test_blocks_for_ratio"],
+        "replace": [("n_blocks = math.ceil(math.log(target) / per_block)",
+                     "n_blocks = math.floor(math.log(target) / per_block)")],
     },
     {
-        "name": "ratio_length_checked_one_way",
-        "cell": "update_ratio",
-        "fails": ["test_update_ratio"],
-        "replace": [("if len(before) != len(after):", "if len(after) < len(before):")],
+        "name": "blocks_for_squared_ratio",
+        "cell": "blocks_for_ratio",
+        "fails": ["test_blocks_for_ratio"],
+        "replace": [("per_block = 0.5 * math.log1p(alpha**2 * gain)",
+                     "per_block = math.log1p(alpha**2 * gain)")],
+    },
+    {
+        "name": "blocks_zero_branch_not_refused",
+        "cell": "blocks_for_ratio",
+        "fails": ["test_blocks_for_ratio"],
+        "replace": [("if alpha * gain == 0:", "if alpha == 0:")],
+    },
+    # ------------------------------------------------------------ measured_gradient_ratio
+    {
+        "name": "measure_forward_ratio",
+        "cell": "measured_gradient_ratio",
+        "fails": ["test_measured_gradient_ratio"],
+        "replace": [("return float(grad.norm() / upstream.norm())",
+                     "return float(out.norm() / x0.norm())")],
+    },
+    {
+        "name": "measure_not_divided_by_upstream",
+        "cell": "measured_gradient_ratio",
+        "fails": ["test_measured_gradient_ratio"],
+        "replace": [("return float(grad.norm() / upstream.norm())", "return float(grad.norm())")],
+    },
+    {
+        "name": "measure_ignores_alpha",
+        "cell": "measured_gradient_ratio",
+        "fails": ["test_measured_gradient_ratio"],
+        "replace": [("out = residual_block(out, W1, zeros_h, W2, zeros_d, alpha)",
+                     "out = residual_block(out, W1, zeros_h, W2, zeros_d)")],
     },
 ]

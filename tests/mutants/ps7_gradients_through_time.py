@@ -183,4 +183,64 @@ def clip_grad_total_norm(grads, max_norm):
                      "dc_new += through_h  # the two paths add up (in the caller's tensor)\n"
                      "    return dc_new * torch.sigmoid(z_f)")],
     },
+    # ---------------------------------------------------------------- predicted_gradient_norm
+    {
+        "name": "prediction_chi_not_raised_to_steps",
+        "cell": "predicted_gradient_norm",
+        "fails": ["test_predicted_gradient_norm"],
+        "replace": [("return float(chi_1 ** (steps / 2))", "return float(chi_1)")],
+    },
+    {
+        "name": "prediction_mean_square_not_norm",
+        "cell": "predicted_gradient_norm",
+        "fails": ["test_predicted_gradient_norm"],
+        "replace": [("return float(chi_1 ** (steps / 2))", "return float(chi_1**steps)")],
+    },
+    {
+        "name": "prediction_ignores_input",
+        "cell": "predicted_gradient_norm",
+        "fails": ["test_predicted_gradient_norm"],
+        "replace": [("tanh_fixed_point(rho, bias_std=math.sqrt(input_var))",
+                     "tanh_fixed_point(rho)")],
+    },
+    {
+        "name": "prediction_input_variance_as_std",
+        "cell": "predicted_gradient_norm",
+        "fails": ["test_predicted_gradient_norm"],
+        "replace": [("tanh_fixed_point(rho, bias_std=math.sqrt(input_var))",
+                     "tanh_fixed_point(rho, bias_std=input_var)")],
+    },
+    {
+        "name": "prediction_rho_per_step",
+        "cell": "predicted_gradient_norm",
+        "fails": ["test_predicted_gradient_norm"],
+        "replace": [("return float(chi_1 ** (steps / 2))", "return float(rho**steps)")],
+    },
+    # ---------------------------------------------------------------- measured_gradient_norm
+    {
+        "name": "measure_mean_of_norms",
+        "cell": "measured_gradient_norm",
+        "fails": ["test_measured_gradient_norm"],
+        "replace": [("grad.pow(2).sum(dim=1).mean().sqrt()", "grad.norm(dim=1).mean()")],
+    },
+    {
+        "name": "measure_one_step_too_far",
+        "cell": "measured_gradient_norm",
+        "fails": ["test_measured_gradient_norm"],
+        "replace": [("if t == T - steps:", "if t == max(T - steps - 1, 0):")],
+    },
+    {
+        "name": "measure_not_divided_by_v",
+        "cell": "measured_gradient_norm",
+        "fails": ["test_measured_gradient_norm"],
+        "replace": [("return float(grad.pow(2).sum(dim=1).mean().sqrt() / v.norm())",
+                     "return float(grad.pow(2).sum(dim=1).mean().sqrt())")],
+    },
+    {
+        "name": "measure_untransposed_recurrent_weights",
+        "cell": "measured_gradient_norm",
+        "fails": ["test_measured_gradient_norm"],
+        "replace": [("h = torch.tanh(h @ W_hh.T + x[t] @ W_xh.T)",
+                     "h = torch.tanh(h @ W_hh + x[t] @ W_xh.T)")],
+    },
 ]
