@@ -27,13 +27,13 @@ RESULTS = REPO / "benchmarks" / "results"
 EXTENSIONS = REPO / "book" / "_ext"
 
 #: Each way of grading of the guide's table.
-WAYS = ("plain", "batch_1", "batch_2", "dask_local")
+WAYS = ("plain", "batch_1", "batch_2", "batch_2_fresh", "dask_local")
 #: ``{record}`spec``` in MyST.
 ROLE = re.compile(r"\{record\}`([^`]+)`")
 #: The columns of the guide's table: key under ``runs.<way>`` (or the throughput) and format.
 COLUMNS = ("runs.{way}.wall_s:.1f", "runs.{way}.submissions_per_min:.2f",
            "throughput_vs_plain.{way}:.2f", "runs.{way}.cpu_s_per_submission:.2f",
-           "runs.{way}.cpu_s_per_submission_over_import_floor:.2f",
+           "runs.{way}.cell_s_per_submission:.2f", "runs.{way}.fixed_cpu_s_per_submission:.2f",
            "runs.{way}.scores_equal_plain")
 
 
@@ -123,7 +123,7 @@ def test_every_figure_the_guide_quotes_resolves_and_the_table_quotes_every_way()
         for column in COLUMNS:
             assert f"bench_grading:{column.format(way=way)}" in specs, (way, column)
     for key in ("submissions", "import_floor_cpu_s:.2f", "scaling_1_to_2_workers:.2f",
-                "machine.load_average_at_start[0]:.2f"):
+                "warm_vs_fresh_kernels:.2f", "machine.load_average_at_start[0]:.2f"):
         assert f"bench_grading:{key}" in specs, key
     for key in ("throughput_vs_plain.batch_2:.2f", "throughput_vs_plain.dask_local:.2f"):
         assert f"bench_grading_16:{key}" in specs, key
