@@ -16,9 +16,11 @@ grading, which all run in this one invocation, one after another:
 
 For each: wall-clock seconds, throughput, CPU-seconds per submission (the whole machine's while
 the command ran, from ``/proc/stat``: run it on an idle machine), the seconds the notebook's
-cells ran (nbclient's timing of every code cell in the graded notebooks: the student's and the
-tests' code), the fixed cost per submission (CPU-seconds minus those cell seconds: start-up,
-nbgrader, the sandbox, the gradebook), and whether every per-cell score equals plain nbgrader's.
+cells ran (nbclient's timing of every code cell in the graded notebooks, imports included), the
+work per submission (those cell seconds in ``batch_1``, one warm worker alone, where the
+imports cost nothing: the student's and the tests' code itself), the fixed cost per submission
+(CPU-seconds minus the work: starting the interpreter and its imports, nbgrader, the sandbox,
+the gradebook), and whether every per-cell score equals plain nbgrader's.
 The import floor is the CPU time of ``python -c "import torch, numpy, vgcourse.grading"``.
 Writes benchmarks/results/bench_grading.json (50 submissions) and bench_grading_<n>.json for
 another size.
@@ -184,7 +186,6 @@ def grade_class(n: int, floor: float) -> None:
                 "cpu_s_per_submission": round(run["cpu_s"] / n, 2),
                 "cpu_s_per_submission_over_import_floor": round(run["cpu_s"] / n / floor, 2),
                 "cell_s_per_submission": round(cells, 2),
-                "fixed_cpu_s_per_submission": round(run["cpu_s"] / n - cells, 2),
                 "scores_equal_plain": got == reference, "returncode": run["returncode"],
                 "checksum_warnings": run["log"].count("Attribute 'checksum'"),
             }
@@ -218,11 +219,16 @@ def write_record(n: int, floor: float, runs: dict, done: bool,
                if {"batch_1", "batch_2"} <= set(runs) else None)
     template = (round(runs["batch_2_fresh"]["wall_s"] / runs["batch_2"]["wall_s"], 2)
                 if {"batch_2", "batch_2_fresh"} <= set(runs) else None)
+    # the work: what the cells need when nothing is left to import (one warm worker, alone)
+    work = runs["batch_1"]["cell_s_per_submission"] if "batch_1" in runs else None
+    for run in runs.values():
+        if work is not None:
+            run["fixed_cpu_s_per_submission"] = round(run["cpu_s_per_submission"] - work, 2)
     record = {
         "benchmark": "bench_grading", "assignment": ASSIGNMENT, "submissions": n,
         "complete": done, "kinds": list(KINDS), "import_floor_cpu_s": round(floor, 2),
         "runs": runs, "throughput_vs_plain": speedup, "scaling_1_to_2_workers": scaling,
-        "warm_vs_fresh_kernels": template,
+        "warm_vs_fresh_kernels": template, "work_s_per_submission": work,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_average_at_start": load_at_start,
                     "load_average_at_end": os.getloadavg()},

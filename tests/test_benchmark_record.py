@@ -123,7 +123,8 @@ def test_every_figure_the_guide_quotes_resolves_and_the_table_quotes_every_way()
         for column in COLUMNS:
             assert f"bench_grading:{column.format(way=way)}" in specs, (way, column)
     for key in ("submissions", "import_floor_cpu_s:.2f", "scaling_1_to_2_workers:.2f",
-                "warm_vs_fresh_kernels:.2f", "machine.load_average_at_start[0]:.2f"):
+                "warm_vs_fresh_kernels:.2f", "work_s_per_submission:.2f",
+                "machine.load_average_at_start[0]:.2f"):
         assert f"bench_grading:{key}" in specs, key
     for key in ("throughput_vs_plain.batch_2:.2f", "throughput_vs_plain.dask_local:.2f"):
         assert f"bench_grading_16:{key}" in specs, key
