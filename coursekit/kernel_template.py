@@ -18,13 +18,14 @@ template's sandbox:
    ``/dev/shm``, its home, into which it copies the instructor's data files) and over the
    grader's folder of all submissions' sockets, in which it binds back its own socket folder
    only;
-4. it forks the kernel, the first process of the new pid namespace (every process of the
-   submission dies with it, and it dies with the child: ``PR_SET_PDEATHSIG``);
-5. the kernel mounts its own ``/proc`` where the kernel allows it (the user-namespace back-end)
-   and enters one more user and mount namespace, which locks every mount above so that none
-   can be undone to reach the template's folders; it then drops every capability, sets no new
-   privileges and the resource limits of the request, and starts ipykernel with the request's
-   arguments (its connection file among them).
+4. it forks the first process of the new pid namespace (an init, as bubblewrap's: every
+   process of the submission dies with it, and it dies with the child, ``PR_SET_PDEATHSIG``),
+   which mounts the namespace's own ``/proc`` where the kernel allows it (the user-namespace
+   back-end) and forks the kernel;
+5. the kernel enters one more user and mount namespace, which locks every mount above so that
+   none can be undone to reach the template's folders; it then drops every capability, sets
+   no new privileges and the resource limits of the request, and starts ipykernel with the
+   request's arguments (its connection file among them).
 
 The template itself keeps no file a child can reach: its sandbox is read-only except ``/tmp``
 and the socket root, both covered in every child; it is not dumpable, so no child can trace it
@@ -134,14 +135,47 @@ def _room(request: dict) -> None:
     _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "not dumpable")
 
 
+def _wait_for(pid: int) -> int:
+    """Wait for child ``pid`` (reaping any other child on the way); its exit code for
+    ``os._exit``."""
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return 70
+        if done == pid:
+            code = os.waitstatus_to_exitcode(status)
+            return code if 0 <= code < 256 else 128 + (-code)
+
+
+def _init(request: dict) -> None:
+    """The first process of the submission's pid namespace, as bubblewrap's own (never
+    returns): it mounts the namespace's ``/proc`` where the kernel allows it (the
+    user-namespace back-end), forks the kernel, passes interrupts on to it and reaps every
+    orphan until the kernel ends; then the whole namespace ends with it."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent-death signal")
+    try:
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV, None)
+    except OSError:  # the cgroup back-ends' template /proc is not fully visible: kept
+        pass
+    kernel = os.fork()
+    if kernel == 0:
+        try:
+            _kernel(request)
+        except BaseException as err:  # noqa: BLE001 (reported, then the kernel is gone)
+            os.write(2, f"kernel template: kernel: {type(err).__name__}: {err}\n".encode())
+        finally:
+            os._exit(71)
+    signal.signal(signal.SIGINT, lambda *_: os.kill(kernel, signal.SIGINT))
+    os._exit(_wait_for(kernel))
+
+
 def _kernel(request: dict) -> None:
     """Step 5 of the module docstring, then ipykernel (never returns)."""
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent-death signal")
     os.setsid()
-    try:  # the user-namespace back-end's own /proc: only this submission's processes
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV, None)
-    except OSError:  # the cgroup back-ends' template /proc is not fully visible: kept
-        pass
     _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")
     _unshare(CLONE_NEWNS, "locking the mounts")
     _drop_capabilities()
@@ -168,36 +202,30 @@ def _kernel(request: dict) -> None:
 
 
 def _child(request: dict) -> None:
-    """The forked child (never returns): steps 1 to 4, then waits for the kernel."""
-    code = 70
+    """The forked child (never returns): steps 1 to 4, then waits for the namespace's first
+    process (:func:`_init`), passing interrupts on."""
     try:
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGSTOP)  # until the grader has placed it in its cgroup
         _room(request)
-        kernel = os.fork()
-        if kernel == 0:
+        init = os.fork()
+        if init == 0:
             try:
-                _kernel(request)
-            except BaseException as err:  # noqa: BLE001 (reported, then the kernel is gone)
-                os.write(2, f"kernel template: kernel: {type(err).__name__}: {err}\n".encode())
+                _init(request)
+            except BaseException as err:  # noqa: BLE001 (reported, then the namespace ends)
+                os.write(2, f"kernel template: init: {type(err).__name__}: {err}\n".encode())
             finally:
                 os._exit(71)
-        signal.signal(signal.SIGINT, lambda *_: os.kill(kernel, signal.SIGINT))
-        signal.signal(signal.SIGTERM, lambda *_: os.kill(kernel, signal.SIGKILL))
-        while True:
-            try:
-                _, status = os.waitpid(kernel, 0)
-                code = os.waitstatus_to_exitcode(status)
-                break
-            except InterruptedError:
-                continue
+        signal.signal(signal.SIGINT, lambda *_: os.kill(init, signal.SIGINT))
+        signal.signal(signal.SIGTERM, lambda *_: os.kill(init, signal.SIGKILL))
+        code = _wait_for(init)
     except BaseException as err:  # noqa: BLE001 (the child must never return to the loop)
         try:
             os.write(2, f"kernel template: {type(err).__name__}: {err}\n".encode())
         finally:
             os._exit(72)
-    os._exit(code if 0 <= code < 256 else 128 + (-code))
+    os._exit(code)
 
 
 def _reap(*_args) -> None:
