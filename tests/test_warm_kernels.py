@@ -71,7 +71,11 @@ PLANT = f"PATHS = {PATHS!r}\n" + textwrap.dedent(r'''
             except OSError:
                 pass
         libc.ptrace(16, pid, 0, 0)  # PTRACE_ATTACH (a pid of its own namespace, if any)
-        if "sleep" not in cmdline:
+        # a signal names a pid of the sender's own namespace: with its own /proc, every pid
+        # listed but its own threads and the sleeper; with the template's /proc (the cgroup
+        # back-ends), a listed number is no process of its namespace that it could reach
+        own = os.readlink("/proc/self") == str(os.getpid())
+        if own and str(pid) not in os.listdir("/proc/self/task") and "sleep" not in cmdline:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
