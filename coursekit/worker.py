@@ -4,7 +4,8 @@
 into a private course, cleans the submitted notebook (cells whose nbgrader metadata was removed
 are restored, duplicated grade_ids are resolved), runs nbgrader's own ``autograde`` for that one
 student, in this process (``NbGraderAPI``: a warm grading process pays nbgrader's start-up once,
-not per submission), with the kernel in the sandbox (:mod:`coursekit.sandbox`) and the limits of
+not per submission), with the kernel in the sandbox (:mod:`coursekit.sandbox`; by default forked
+from this process's warm kernel template, :mod:`coursekit.warm_kernels`) and the limits of
 :class:`~coursekit.sandbox.Limits`, and returns a size-capped JSON-serialisable dict.
 
 The kernel only runs the student's cells and the test cells without their references; every
@@ -289,7 +290,8 @@ def _kernel_room(tmp: Path, data: list[Path], base: Path, sandbox: bool, limits:
     unsandboxed kernel its ``$VGCOURSE_OBSERVE`` and ``$VGCOURSE_VARIANT``: ``variant``, from
     :func:`coursekit.variants.environment_value`), and what holds the submission's processes
     (:mod:`coursekit.backends`); the sandbox is taken down (every process killed, the socket
-    folder unmounted) on the way out."""
+    folder unmounted, or with a warm template the submission's folders removed from it) on the
+    way out."""
     if not sandbox:
         yield _environment(None, observe, variant), None
         return
