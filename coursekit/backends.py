@@ -179,14 +179,15 @@ class Unbounded:
         return 0
 
 
-def join_script(room) -> str:
-    """Shell commands that move the calling shell into ``room`` ('' when it has no cgroup)."""
-    return " && ".join(f"echo $$ > {f}" for f in room.procs_files())
+def join_script(procs_files: list[str]) -> str:
+    """Shell commands that move the calling shell into a room's cgroup (``true`` without one):
+    ``procs_files`` is the room's :meth:`procs_files`."""
+    return " && ".join(f"echo $$ > {f}" for f in procs_files) or "true"
 
 
-def join(room, pid: int) -> None:
-    """Move process ``pid`` (a host pid) into ``room``'s cgroup, if it has one."""
-    for f in room.procs_files():
+def join(procs_files: list[str], pid: int) -> None:
+    """Move process ``pid`` (a host pid) into a room's cgroup, if it has one."""
+    for f in procs_files:
         Path(f).write_text(str(pid))
 
 

@@ -221,7 +221,7 @@ def sandbox_command(work: Path, ipc: Path, config: SandboxConfig,
     bwrap = _bwrap(chosen.as_root, binds, kernel_env(config), [])
     if not chosen.as_root:
         return [PRLIMIT, *chosen.rlimits(config.limits()), "--", *bwrap, *command]
-    join = " && ".join(f"echo $$ > {f}" for f in config.procs_files) or "true"
+    join = backends.join_script(config.procs_files)
     return ["/bin/sh", "-c", f'{join} && exec "$@"', "coursekit-sandbox", *bwrap,
             SETPRIV, *_setpriv_args(), *command]
 
@@ -282,19 +282,28 @@ def prepare_dirs(root: Path, as_root: bool = True) -> tuple[Path, Path]:
     if os.geteuid() != 0:
         return work, ipc
     owner = SANDBOX_UID if as_root else os.geteuid()
-    options = f"size={IPC_TMPFS_BYTES},nr_inodes=64,mode=0755,uid={owner},gid={owner}"
-    run = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "coursekit-ipc", str(ipc)],
+    mount_tmpfs(ipc, f"size={IPC_TMPFS_BYTES},nr_inodes=64,mode=0755,uid={owner},gid={owner}",
+                "coursekit-ipc")
+    return work, ipc
+
+
+def mount_tmpfs(target: Path, options: str, name: str) -> None:
+    """Mount a tmpfs with ``options`` on ``target`` (root only)."""
+    run = subprocess.run(["mount", "-t", "tmpfs", "-o", options, name, str(target)],
                          capture_output=True, text=True, timeout=30)
     if run.returncode != 0:
-        raise RuntimeError(f"could not mount the sandbox's socket folder: {run.stderr.strip()}")
-    return work, ipc
+        raise RuntimeError(f"could not mount {name} on {target}: {run.stderr.strip()}")
+
+
+def unmount(target: Path) -> None:
+    """Unmount ``target`` if something is mounted there."""
+    if os.path.ismount(target):
+        subprocess.run(["umount", "-l", str(target)], capture_output=True, timeout=30)
 
 
 def release_dirs(root: Path) -> None:
     """Unmount the socket folder of :func:`prepare_dirs` (if mounted)."""
-    ipc = root / "ipc"
-    if os.path.ismount(ipc):
-        subprocess.run(["umount", "-l", str(ipc)], capture_output=True, timeout=30)
+    unmount(root / "ipc")
 
 
 _CLIENT_CONTEXTS: dict[int, zmq.asyncio.Context] = {}

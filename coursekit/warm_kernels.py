@@ -105,15 +105,9 @@ class Template:
         self.backend = chosen
         self.owner = os.getpid()
         self.root = Path(tempfile.mkdtemp(prefix="coursekit-template-"))
-        self._mounted = False
         self._children: dict[str, list[KernelProcess]] = {}
         if os.geteuid() == 0:
-            options = f"size={ROOT_TMPFS_BYTES},mode=0755"
-            run = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "coursekit-template",
-                                  str(self.root)], capture_output=True, text=True, timeout=30)
-            if run.returncode != 0:
-                raise RuntimeError(f"could not mount the template's folder: {run.stderr}")
-            self._mounted = True
+            sb.mount_tmpfs(self.root, f"size={ROOT_TMPFS_BYTES},mode=0755", "coursekit-template")
         command = sb.template_command(chosen, self.root,
                                       [str(Path(sys.prefix).resolve() / "bin" / "python"),
                                        str(TEMPLATE_SCRIPT)])
@@ -207,8 +201,7 @@ class Template:
         self._children.setdefault(config.work, []).append(child)
         try:
             _wait_stopped(pid)
-            for f in config.procs_files:
-                Path(f).write_text(str(pid))
+            backends.join(config.procs_files, pid)
             child.send_signal(signal.SIGCONT)
         except BaseException:
             child.kill()
@@ -226,9 +219,7 @@ class Template:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=30)
-        if self._mounted:
-            subprocess.run(["umount", "-l", str(self.root)], capture_output=True, timeout=30)
-            self._mounted = False
+        sb.unmount(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -92,7 +92,7 @@ def test_cgroup2_bookkeeping_creates_moves_kills_and_removes(cgroup2_mount):
     way the sandbox's shell moves itself, killed with everything it forked, and removed."""
     room = backends.Cgroup2(sb.Limits(), cgroup2_mount, require_controllers=False)
     assert room.path.is_dir() and room.path.parent.name == backends.CGROUP_PARENT
-    script = f"{backends.join_script(room)} && sleep 600 & sleep 600 & wait"
+    script = f"{backends.join_script(room.procs_files())} && sleep 600 & sleep 600 & wait"
     shell = subprocess.Popen(["/bin/sh", "-c", script], start_new_session=True)
     for _ in range(100):
         if len(room.procs()) >= 2:
