@@ -3,7 +3,11 @@
 Each submission is one task, ``coursekit.worker.grade_submission(course, assignment, student)``,
 run by a pool of worker processes (``JOBS``, default: the CPU count) that import nbgrader once and
 call its Python API in-process, or by a ``dask.distributed`` cluster (``SCHEDULER=local`` for a
-``LocalCluster`` on this machine, ``SCHEDULER=tcp://host:8786`` for an existing scheduler). Every
+``LocalCluster`` on this machine, ``SCHEDULER=tcp://host:8786`` for an existing scheduler). The
+pool's workers start at once, each importing what grading imports and starting its kernel
+template (:func:`warm_worker`); the reference runs of the instructor's solutions whose expected
+values are missing or stale run first, on the same workers, one task per variant
+(:func:`record_references`); an assignment whose reference run fails is not graded. Every
 task returns a JSON dict, read back here as a ``coursekit.result.SubmissionResult`` (a malformed
 one is reported as ``failed``, naming the field); this coordinating process alone writes them
 into the gradebook and ``autograded/`` (``coursekit.gradebook``), as they arrive, so two workers
@@ -29,6 +33,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -99,34 +104,55 @@ def cap_memory(limit: int) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
 
 
-def record_references(course: Path, tasks: list[Task], sandbox: bool,
-                      out) -> dict[str, str]:
-    """Run the reference run of every assignment among ``tasks`` whose expected values are
-    missing or stale (:func:`coursekit.worker.record_expected`); assignment -> why it failed."""
-    from coursekit import warm_kernels
+def reference_run(course: str, assignment: str, variant: int | None,
+                  sandbox: bool = True) -> None:
+    """A worker's task: the reference run of one variant of an assignment
+    (:func:`coursekit.worker.record_expected`), in the worker's own warm sandbox."""
     from coursekit.worker import record_expected
 
-    failed = {}
-    try:
-        for name in sorted({t.assignment for t in tasks}):
-            try:
-                record_expected(course, name, sandbox=sandbox)
-            except Exception as err:  # noqa: BLE001 (reported; that assignment is not graded)
-                failed[name] = f"{type(err).__name__}: {err}"[:2000]
-                print(f"{name}: the reference run failed, its submissions are not graded:\n"
-                      f"{failed[name]}", file=out)
-    finally:
-        warm_kernels.close_all()  # the coordinator grades nothing itself
+    use_venv_bin()
+    record_expected(Path(course), assignment, sandbox=sandbox, variant=variant)
+
+
+def record_references(course: Path, tasks: list[Task], sandbox: bool, workers,
+                      out) -> dict[str, str]:
+    """Run, on ``workers``, the reference runs of the assignments among ``tasks`` whose
+    expected values are missing or stale (:func:`coursekit.worker.stale_references`), all
+    at once; assignment -> why it failed (its first failed variant)."""
+    from coursekit.worker import stale_references
+
+    names = sorted({t.assignment for t in tasks})
+    calls = [(str(course), name, variant, sandbox) for name in names
+             for variant in stale_references(course, name)]
+    failed: dict[str, str] = {}
+    for (_, name, _, _), error in zip(calls, workers.call_all(reference_run, calls),
+                                      strict=True):
+        if error is not None and name not in failed:
+            why = ("its worker process died" if isinstance(error, BrokenProcessPool)
+                   else f"{type(error).__name__}: {error}")
+            failed[name] = why[:2000]
+            print(f"{name}: the reference run failed, its submissions are not graded:\n"
+                  f"{failed[name]}", file=out)
     return failed
 
 
-def warm_imports() -> None:
-    """Run once per worker process: what grading one submission imports."""
+def warm_worker(template: bool) -> None:
+    """Run once per worker process: import what grading one submission imports and, with
+    ``template``, start this process's kernel template (:mod:`coursekit.warm_kernels`), so the
+    first submission pays neither. A template that cannot start is reported by the
+    submission that needs it."""
     import nbformat  # noqa: F401
     import nbgrader.api  # noqa: F401
     import nbgrader.apps  # noqa: F401
 
     import coursekit.worker  # noqa: F401
+    from coursekit import sandbox, warm_kernels
+
+    if template and warm_kernels.enabled() and sandbox.sandbox_available()[0]:
+        try:
+            warm_kernels.template(sandbox.backend())
+        except Exception:  # noqa: BLE001,S110 (each submission reports why it could not start)
+            pass
 
 
 def failed_result(task: Task, reason: str, seconds: float = 0.0) -> SubmissionResult:
@@ -148,30 +174,60 @@ def arrived(task: Task, raw) -> SubmissionResult:
     return result
 
 
-def local_results(course: Path, tasks: list[Task], jobs: int, grade: Callable,
-                  sandbox: bool) -> Iterator[tuple[Task, SubmissionResult]]:
-    """(task, result) as a pool of ``jobs`` warm worker processes finishes them.
+class LocalWorkers:
+    """A pool of ``jobs`` worker processes on this machine, each started by
+    :func:`warm_worker` as soon as the pool is made (its imports and kernel template are ready
+    while the coordinator does the rest)."""
 
-    At most ``jobs`` tasks are handed to the pool at once, so when a worker dies (the pool is
-    then broken) the tasks in flight are exactly the ones that may have been killed: each is
-    retried once in a fresh pool, alone (so a second death is its own), then reported.
-    """
-    pending, attempts, inflight = list(reversed(tasks)), Counter(), {}
-    context = get_context("spawn")
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=warm_imports)
-    try:
+    def __init__(self, jobs: int, sandbox: bool) -> None:
+        self.jobs, self.sandbox = jobs, sandbox
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"),
+                                   initializer=warm_worker, initargs=(self.sandbox,))
+        for _ in range(self.jobs):  # a spawned pool starts a process per task handed to it
+            pool.submit(int)
+        return pool
+
+    def _renew(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)  # settles every future in flight
+        self.pool = self._new_pool()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def call_all(self, fn: Callable, calls: list[tuple]) -> list[BaseException | None]:
+        """Run ``fn(*args)`` for every ``args`` of ``calls`` on the pool; what each raised, or
+        None. A pool broken by a worker's death is replaced."""
+        futures = [self.pool.submit(fn, *args) for args in calls]
+        errors = [f.exception() for f in futures]
+        if any(isinstance(e, BrokenProcessPool) for e in errors):
+            self._renew()
+        return errors
+
+    def results(self, course: Path, tasks: list[Task], grade: Callable,
+                sandbox: bool) -> Iterator[tuple[Task, SubmissionResult]]:
+        """(task, result) as the pool finishes them.
+
+        At most ``jobs`` tasks are handed to the pool at once, so when a worker dies (the pool
+        is then broken) the tasks in flight are exactly the ones that may have been killed:
+        each is retried once in a fresh pool, alone (so a second death is its own), then
+        reported.
+        """
+        jobs = self.jobs
+        pending, attempts, inflight = list(reversed(tasks)), Counter(), {}
         while pending or inflight:
             while pending and len(inflight) < jobs:
                 if any(attempts[t] for t in inflight.values()) or (attempts[pending[-1]]
                                                                     and inflight):
                     break  # a retry runs alone, so a second death is its own
                 task = pending.pop()
-                inflight[pool.submit(grade, str(course), task.assignment, task.student,
-                                     sandbox=sandbox)] = task
+                inflight[self.pool.submit(grade, str(course), task.assignment, task.student,
+                                          sandbox=sandbox)] = task
             done, _ = wait(inflight, return_when=FIRST_COMPLETED)
             if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
-                pool.shutdown(wait=True, cancel_futures=True)  # settles every future in flight
-                pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=warm_imports)
+                self._renew()
                 done = set(inflight)
             for future in done:
                 task = inflight.pop(future)
@@ -186,41 +242,65 @@ def local_results(course: Path, tasks: list[Task], jobs: int, grade: Callable,
                     pending.append(task)
                 else:
                     yield task, failed_result(task, f"not graded: {why} ({attempts[task]} tries)")
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def dask_results(course: Path, tasks: list[Task], scheduler: str, jobs: int, grade: Callable,
-                 sandbox: bool) -> Iterator[tuple[Task, SubmissionResult]]:
-    """(task, result) from a Dask cluster: a ``LocalCluster`` of ``jobs`` single-threaded worker
+class DaskWorkers:
+    """The workers of a Dask cluster: a ``LocalCluster`` of ``jobs`` single-threaded worker
     processes when ``scheduler`` is ``local``, else the scheduler at that address. Workers need
     the course folder at the same path (a shared filesystem). A task whose worker dies is
-    rescheduled once (``allowed-failures``) and one that raises is retried once (``retries``)."""
-    import dask
-    from distributed import Client, LocalCluster, as_completed
+    rescheduled once (``allowed-failures``) and one that raises is retried once (``retries``).
+    Each worker imports what grading imports first (:func:`warm_worker`); its kernel template
+    starts in the thread that grades (bubblewrap dies with the thread that started it)."""
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": RETRIES}):
-        cluster = (LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                dashboard_address=None) if scheduler == "local" else None)
+    def __init__(self, scheduler: str, jobs: int) -> None:
+        import dask
+        from distributed import Client, LocalCluster
+
+        self._config = dask.config.set({"distributed.scheduler.allowed-failures": RETRIES})
+        self.cluster = (LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) if scheduler == "local" else None)
         try:
-            with Client(cluster or scheduler) as client:
-                client.run(warm_imports)
-                futures = {client.submit(grade, str(course), t.assignment, t.student,
-                                         sandbox=sandbox, pure=False, retries=RETRIES,
-                                         key=f"grade-{t.assignment}-{t.student}-{time.time_ns()}"
-                                         ): t for t in tasks}
-                for future in as_completed(futures):
-                    task = futures[future]
-                    try:
-                        raw = future.result()
-                    except Exception as err:  # noqa: BLE001 (reported)
-                        yield task, failed_result(task, f"not graded on Dask: "
-                                                        f"{type(err).__name__}: {err}")
-                        continue
-                    yield task, arrived(task, raw)
+            self.client = Client(self.cluster or scheduler)
+            self.client.run(warm_worker, False)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        try:
+            if getattr(self, "client", None) is not None:
+                self.client.close()
         finally:
-            if cluster is not None:
-                cluster.close()
+            if self.cluster is not None:
+                self.cluster.close()
+            self._config.__exit__(None, None, None)
+
+    def _submit(self, fn: Callable, *args, **kwargs):
+        return self.client.submit(fn, *args, pure=False, retries=RETRIES,
+                                  key=f"{fn.__name__}-{uuid.uuid4().hex}", **kwargs)
+
+    def call_all(self, fn: Callable, calls: list[tuple]) -> list[BaseException | None]:
+        """Run ``fn(*args)`` for every ``args`` of ``calls`` on the cluster; what each raised,
+        or None."""
+        futures = [self._submit(fn, *args) for args in calls]
+        return [f.exception() for f in futures]
+
+    def results(self, course: Path, tasks: list[Task], grade: Callable,
+                sandbox: bool) -> Iterator[tuple[Task, SubmissionResult]]:
+        """(task, result) as the cluster finishes them."""
+        from distributed import as_completed
+
+        futures = {self._submit(grade, str(course), t.assignment, t.student, sandbox=sandbox): t
+                   for t in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                raw = future.result()
+            except Exception as err:  # noqa: BLE001 (reported)
+                yield task, failed_result(task, f"not graded on Dask: "
+                                                f"{type(err).__name__}: {err}")
+                continue
+            yield task, arrived(task, raw)
 
 
 def log_line(result: SubmissionResult) -> str:
@@ -278,33 +358,38 @@ def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None 
                                 if gradebook.is_done(course, t.assignment, t.student)]
     todo = [t for t in tasks if t not in set(skipped)]
     start, results, written, write_s = time.perf_counter(), [], set(), 0.0
-    broken = record_references(course, todo, sandbox, out)
-    unjudged = [t for t in todo if t.assignment in broken]
-    todo = [t for t in todo if t.assignment not in broken]
-    with gradebook.Writer(course) as writer, tqdm(
-            total=len(todo), unit="submission", file=sys.stderr, disable=not progress,
-            dynamic_ncols=True) as bar:
-        source = (iter(()) if not todo
-                  else dask_results(course, todo, scheduler, jobs, grade, sandbox) if scheduler
-                  else local_results(course, todo, jobs, grade, sandbox))
-        refused = ((t, failed_result(t, "not graded: the reference run of the instructor's "
-                                        f"solution failed: {broken[t.assignment]}"[:1000]))
-                   for t in unjudged)
-        for task, result in itertools.chain(refused, source):
-            if task in written:  # a result delivered twice is written once
-                continue
-            began = time.perf_counter()
-            try:
-                writer.write(result)
-            except Exception as err:  # noqa: BLE001 (reported, the batch goes on)
-                result = failed_result(task, f"could not be written to the gradebook: {err}",
-                                       result.seconds)
-                writer.write(result)
-            write_s += time.perf_counter() - began
-            written.add(task)
-            results.append(result)
-            bar.write(log_line(result), file=out)
-            bar.update()
+    workers = (None if not todo else DaskWorkers(scheduler, jobs) if scheduler
+               else LocalWorkers(jobs, sandbox))
+    try:
+        broken = record_references(course, todo, sandbox, workers, out) if todo else {}
+        unjudged = [t for t in todo if t.assignment in broken]
+        todo = [t for t in todo if t.assignment not in broken]
+        with gradebook.Writer(course) as writer, tqdm(
+                total=len(todo) + len(unjudged), unit="submission", file=sys.stderr,
+                disable=not progress, dynamic_ncols=True) as bar:
+            source = workers.results(course, todo, grade, sandbox) if todo else iter(())
+            refused = ((t, failed_result(t, "not graded: the reference run of the "
+                                            "instructor's solution failed: "
+                                            f"{broken[t.assignment]}"[:1000]))
+                       for t in unjudged)
+            for task, result in itertools.chain(refused, source):
+                if task in written:  # a result delivered twice is written once
+                    continue
+                began = time.perf_counter()
+                try:
+                    writer.write(result)
+                except Exception as err:  # noqa: BLE001 (reported, the batch goes on)
+                    result = failed_result(task, f"could not be written to the gradebook: "
+                                                 f"{err}", result.seconds)
+                    writer.write(result)
+                write_s += time.perf_counter() - began
+                written.add(task)
+                results.append(result)
+                bar.write(log_line(result), file=out)
+                bar.update()
+    finally:
+        if workers is not None:
+            workers.close()
     print(summary_table(results, skipped, time.perf_counter() - start, write_s), file=out)
     return results
 

@@ -27,6 +27,7 @@ import os
 import warnings
 from pathlib import Path
 
+from coursekit.nbgrader_run import venv_on_path
 from coursekit.result import FLAGGED, Record, SubmissionResult
 from coursekit.sanitize import parse_timestamp, sanitize_notebook_text
 
@@ -112,7 +113,8 @@ class Writer:
         from nbgrader.api import Gradebook
 
         self.course = Path(course)
-        self.gradebook = Gradebook(url or db_url(self.course))
+        with venv_on_path():  # nbgrader runs its `alembic` when it creates the database
+            self.gradebook = Gradebook(url or db_url(self.course))
 
     def __enter__(self) -> Writer:
         return self

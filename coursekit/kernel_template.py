@@ -60,9 +60,13 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
-#: What a kernel of this course imports; a module that cannot be imported is left to the kernel.
-PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "torch", "matplotlib",
-           "matplotlib.pyplot", "vgcourse", "vgcourse.grading", "nbformat")
+#: What a kernel of this course imports (ipykernel's start-up imports the debugger, the history
+#: database and the rest; IPython's tracebacks, stack_data and Pygments); a module that cannot be
+#: imported is left to the kernel.
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "debugpy",
+           "IPython.core.history", "IPython.core.logger", "IPython.core.ultratb", "pdb", "pydoc",
+           "psutil", "stack_data", "pygments.formatters.terminal256", "numpy", "torch",
+           "matplotlib", "matplotlib.pyplot", "vgcourse", "vgcourse.grading")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -238,12 +242,32 @@ def _reap(*_args) -> None:
             return
 
 
+def _warm_tracebacks() -> None:
+    """Format one traceback of the template's own as IPython does for a failing cell: the
+    first one in a process costs tens of milliseconds (stack_data, Pygments), and a submission
+    that is not finished fails in most of its cells."""
+    from IPython.core.ultratb import AutoFormattedTB
+
+    try:
+        raise NotImplementedError("the kernel template's warm-up")
+    except NotImplementedError:
+        AutoFormattedTB(mode="Context").structured_traceback(*sys.exc_info())
+
+
 def main() -> int:
     for name in PRELOAD:
         try:
             __import__(name)
         except Exception:  # noqa: BLE001,S112 (the kernel imports it itself, or reports it)
             continue
+    try:
+        _warm_tracebacks()
+        import vgcourse
+
+        for name in vgcourse.__all__:  # the course package loads each name on first use
+            getattr(vgcourse, name)
+    except Exception:  # noqa: BLE001,S110 (a warm-up only: the kernel loads its own)
+        pass
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     signal.signal(signal.SIGCHLD, _reap)
     out = sys.stdout

@@ -334,6 +334,22 @@ def expected_path(course: Path, assignment: str, variant: int | None = None) -> 
     return Path(course) / "expected" / assignment / f"{int(variant)}.json"
 
 
+def _source_notebook(course: Path, assignment: str):
+    return nbformat.read(str(next((Path(course) / "source" / assignment).glob("*.ipynb"))),
+                         as_version=4)
+
+
+def stale_references(course: Path, assignment: str) -> list[int | None]:
+    """The reference runs :func:`record_expected` would run for ``assignment``: its variants
+    (``[None]`` for an assignment without variants) whose expected values are missing or were
+    made from other test cells."""
+    source_nb = _source_notebook(course, assignment)
+    declared = cv.declaration(source_nb, assignment)
+    variants = [None] if declared is None else list(range(len(declared.variants)))
+    return [k for k in variants if judge.read_expected(
+        expected_path(course, assignment, k), source_nb) is None]
+
+
 def record_expected(course: Path, assignment: str, *, sandbox: bool = True,
                     limits: sb.Limits | None = None, force: bool = False,
                     variant: int | None = None) -> Path:
@@ -346,7 +362,7 @@ def record_expected(course: Path, assignment: str, *, sandbox: bool = True,
     reference."""
     course, limits = Path(course), limits or sb.Limits()
     source_dir = course / "source" / assignment
-    source_nb = nbformat.read(str(next(source_dir.glob("*.ipynb"))), as_version=4)
+    source_nb = _source_notebook(course, assignment)
     declared = cv.declaration(source_nb, assignment)
     if declared is not None and variant is None:
         for k in range(len(declared.variants)):
@@ -417,8 +433,7 @@ def grade_submission(course: Path, assignment: str, student: str, *,
         return _finish(result, t0, limits)
     tmp = Path(tempfile.mkdtemp(prefix=f"grade_{assignment}_", dir=scratch))
     try:
-        source_nb = nbformat.read(str(next((course / "source" / assignment).glob("*.ipynb"))),
-                                  as_version=4)
+        source_nb = _source_notebook(course, assignment)
         # the variant comes from the submission's folder, never from what the notebook says
         k = cv.student_variant(source_nb, assignment, student)
         variant = "" if k is None else cv.environment_value(source_nb, assignment, k)

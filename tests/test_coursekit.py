@@ -65,6 +65,19 @@ def test_nbgrader_runs_with_the_venv_first_on_path():
     assert venv_env().get("PYTHONHASHSEED") == os.environ.get("PYTHONHASHSEED")
 
 
+def test_the_trusted_grader_imports_neither_pytorch_nor_matplotlib():
+    """A grading process judges decoded values: importing the grader, the course package's
+    grading and variant helpers and the package itself leaves PyTorch and Matplotlib (seconds
+    of start-up for every grading process) to the kernels that use them."""
+    code = ("import sys, coursekit.batch, coursekit.worker, vgcourse, vgcourse.grading, "
+            "vgcourse.variants; print(sorted(m for m in ('torch', 'matplotlib', "
+            "'rfc3987_syntax') if sys.modules.get(m)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "coursekit", *args], capture_output=True,
                           text=True, timeout=120)

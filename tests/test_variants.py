@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import io
 import json
 import math
 import re
@@ -19,6 +20,7 @@ from collections import Counter
 import nbformat
 import pytest
 
+from coursekit import batch
 from coursekit import sandbox as sb
 from coursekit import variants as cv
 from coursekit import worker
@@ -375,3 +377,26 @@ def test_the_reference_run_runs_once_per_variant_with_its_parameters(tmp_path):
     course = make_course(tmp_path / "two", bad, loop_timeout_s=None)
     with pytest.raises(ReferenceRunError, match=r"(?s)variant 1 \{'x': -1.0\}: .*disagrees"):
         worker.record_expected(course, "tiny", sandbox=False)
+
+
+@pytest.mark.kernel
+def test_the_batch_runs_each_missing_reference_run_and_refuses_a_failing_one(tmp_path):
+    """``grade_class`` runs every missing reference run (a task per variant, on its worker
+    processes) before grading; when one fails, no submission of that assignment is graded, each
+    says why, the failure is printed once, and the variant that passed is kept."""
+    bad = _tiny_assignment(tmp_path / "bad", [{"x": 1.0}, {"x": -1.0}])
+    course = make_course(tmp_path / "c", bad, loop_timeout_s=None)
+    source = read_notebook(course / "source" / "tiny" / "tiny.ipynb")
+    for student in ("ann", "bo"):
+        write_submission(course, student, "tiny", "tiny.ipynb", source)
+    assert worker.stale_references(course, "tiny") == [0, 1]
+    out = io.StringIO()
+    results = batch.grade_class(course, jobs=2, sandbox=False, out=out, progress=False)
+    assert sorted((r.student, r.status) for r in results) == [("ann", "failed"),
+                                                              ("bo", "failed")]
+    for result in results:
+        assert re.search(r"(?s)reference run of the instructor's solution failed: "
+                         r"ReferenceRunError: variant 1 \{'x': -1.0\}: .*disagrees",
+                         result.reasons[0]), result.reasons
+    assert out.getvalue().count("the reference run failed") == 1, out.getvalue()
+    assert worker.stale_references(course, "tiny") == [1]

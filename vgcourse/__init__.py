@@ -19,46 +19,58 @@ Examples
 3
 """
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .activations import ACTIVATION_NAMES, Activation, get_activation
-from .claims import ClaimError, agrees, claim, fact, falsifier
-from .data import make_circles, make_spiral
-from .diagnostics import LayerStats, accuracy, activation_stats, gradient_norms
-from .grading import (
-    check_close,
-    check_equal,
-    check_finite,
-    check_shape,
-    check_type,
-    compare,
-    decode_value,
-    encode_value,
-    observe,
-    observe_raises,
-)
-from .interactive import InteractiveFigure, interactive_figure
-from .meanfield import tanh_fixed_point
-from .models import INIT_SCHEMES, init_weights, linear_layers, mlp
-from .training import OPTIMIZERS, History, train
-from .variants import variant_index, variant_params
+#: Where each name of the package lives. A name is imported on first use, so
+#: ``import vgcourse.grading`` (run by every autograded submission and by the grader, which
+#: compares decoded values and needs neither PyTorch nor Matplotlib) pays only for its own
+#: module; the plots (Matplotlib) and the networks (PyTorch) load when a chapter uses them.
+_HOMES = {
+    "activations": ("ACTIVATION_NAMES", "Activation", "get_activation"),
+    "claims": ("ClaimError", "agrees", "claim", "fact", "falsifier"),
+    "data": ("make_circles", "make_spiral"),
+    "diagnostics": ("LayerStats", "accuracy", "activation_stats", "gradient_norms"),
+    "grading": ("check_close", "check_equal", "check_finite", "check_shape", "check_type",
+                "compare", "decode_value", "encode_value", "observe", "observe_raises"),
+    "interactive": ("InteractiveFigure", "interactive_figure"),
+    "meanfield": ("tanh_fixed_point",),
+    "models": ("INIT_SCHEMES", "init_weights", "linear_layers", "mlp"),
+    "plots": ("plot_activation_histograms", "plot_decision_boundary", "plot_gradient_norms",
+              "plot_history"),
+    "training": ("OPTIMIZERS", "History", "train"),
+    "variants": ("variant_index", "variant_params"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
-# The plot functions live in vgcourse.plots, which imports matplotlib.pyplot. They are loaded
-# on first use, so `import vgcourse.grading` (run by every autograded submission) and the
-# other helpers do not pay for matplotlib.
-_PLOTS = (
-    "plot_activation_histograms",
-    "plot_decision_boundary",
-    "plot_gradient_norms",
-    "plot_history",
-)
 if TYPE_CHECKING:
+    from .activations import ACTIVATION_NAMES, Activation, get_activation
+    from .claims import ClaimError, agrees, claim, fact, falsifier
+    from .data import make_circles, make_spiral
+    from .diagnostics import LayerStats, accuracy, activation_stats, gradient_norms
+    from .grading import (
+        check_close,
+        check_equal,
+        check_finite,
+        check_shape,
+        check_type,
+        compare,
+        decode_value,
+        encode_value,
+        observe,
+        observe_raises,
+    )
+    from .interactive import InteractiveFigure, interactive_figure
+    from .meanfield import tanh_fixed_point
+    from .models import INIT_SCHEMES, init_weights, linear_layers, mlp
     from .plots import (
         plot_activation_histograms,
         plot_decision_boundary,
         plot_gradient_norms,
         plot_history,
     )
+    from .training import OPTIMIZERS, History, train
+    from .variants import variant_index, variant_params
 
 __version__ = "0.1.0"
 
@@ -108,10 +120,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _PLOTS:
-        from . import plots
-
-        return getattr(plots, name)
+    if name in _HOME_OF:
+        value = getattr(import_module(f".{_HOME_OF[name]}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'vgcourse' has no attribute {name!r}")
 
 

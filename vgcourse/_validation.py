@@ -7,16 +7,27 @@ wrong value) whose message names the argument, what was received and what was ex
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
+
+
+def is_tensor(value: Any) -> bool:
+    """Whether ``value`` is a torch tensor. One exists only once PyTorch is imported, so the
+    modules that need nothing else of it (:mod:`vgcourse.grading`, :mod:`vgcourse.variants`,
+    which the grader imports) never import it."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def describe(value: Any) -> str:
     """A short description of a value for error messages."""
-    if isinstance(value, torch.Tensor):
+    if is_tensor(value):
         return f"a torch.Tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
     if isinstance(value, np.ndarray):
         return f"a numpy.ndarray of shape {value.shape} and dtype {value.dtype}"
@@ -82,6 +93,8 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
 
 def check_module(value: Any, name: str = "model") -> torch.nn.Module:
     """Accept any ``torch.nn.Module``."""
+    import torch
+
     if not isinstance(value, torch.nn.Module):
         raise TypeError(f"{name} must be a torch.nn.Module, received {describe(value)}.")
     return value
@@ -93,6 +106,8 @@ def as_float_tensor(value: Any, name: str, *, ndim: int | None = None) -> torch.
     A float64 tensor keeps its dtype (so gradient checks in double precision stay exact);
     integer and boolean inputs become float32.
     """
+    import torch
+
     if isinstance(value, np.ndarray):
         if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
             raise TypeError(f"{name} must hold numbers, received {describe(value)}.")

@@ -35,7 +35,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import torch
+
+from ._validation import is_tensor
 
 __all__ = [
     "MODE_ENV",
@@ -63,7 +64,7 @@ MAX_OBSERVATION_BYTES = 2 * 1024 * 1024
 
 def _describe(value: Any) -> str:
     """A short description of a value's type, shape and dtype for error messages."""
-    if isinstance(value, torch.Tensor):
+    if is_tensor(value):
         return f"torch.Tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
     if isinstance(value, np.ndarray):
         return f"numpy.ndarray of shape {value.shape} and dtype {value.dtype}"
@@ -76,7 +77,7 @@ def _to_numpy(value: Any, name: str) -> np.ndarray:
         raise AssertionError(
             f"{name}: received None; did the function forget to `return` its result?"
         )
-    if isinstance(value, torch.Tensor):
+    if is_tensor(value):
         return value.detach().cpu().double().numpy()
     try:
         array = np.asarray(value, dtype=np.float64)
@@ -158,7 +159,7 @@ def check_equal(actual: Any, expected: Any, name: str) -> None:
     --------
     >>> check_equal(7, 7, "layers_until_vanished(0.0, 1e-4)")
     """
-    if isinstance(expected, (np.ndarray, torch.Tensor, list, tuple)):
+    if isinstance(expected, np.ndarray | list | tuple) or is_tensor(expected):
         got = _to_numpy(actual, name)
         want = _to_numpy(expected, name)
         if got.shape != want.shape:
@@ -211,7 +212,7 @@ def check_close(
     >>> check_close(0.25000001, 0.25, "sigmoid_derivative(0)")
     """
     if isinstance(expected, (list, tuple)) and any(
-        isinstance(e, (np.ndarray, torch.Tensor, list, tuple)) for e in expected
+        isinstance(e, np.ndarray | list | tuple) or is_tensor(e) for e in expected
     ):
         if not isinstance(actual, (list, tuple)):
             raise AssertionError(
@@ -302,7 +303,7 @@ def encode_value(value: Any, _depth: int = 0) -> dict:
         return {"type": "float", "value": _float(float(value))}
     if isinstance(value, str):
         return {"type": "str", "value": value[:100_000]}
-    if isinstance(value, torch.Tensor):
+    if is_tensor(value):
         value = value.detach().cpu()
         value = value.double().numpy() if value.is_floating_point() else value.numpy()
     if isinstance(value, np.ndarray):
