@@ -154,7 +154,8 @@ def test_no_figure_of_a_record_is_typed_by_hand():
     that quotes a record (a target such as "towards 4x" is not a measurement)."""
     prose = _prose(GUIDE.read_text())
     # a version (nbgrader 0.9, Podman 4.3, even after a link) is not a figure
-    tools = "nbgrader|Python|PyTorch|torch|Jupyter Book|Podman|Docker|Debian|Chromium|Dask"
+    tools = ("nbgrader|Python|PyTorch|torch|Jupyter Book|Podman|Docker|Debian|Chromium|Dask|"
+             "SQLAlchemy")
     prose = re.sub(rf"\b({tools})(\]\([^)]*\))?\s+\d+(\.\d+)+", " ", prose)
     words = set(re.findall(r"(?<![\d.])\d+\.\d+(?![\d.])", prose))  # not 127.0.0.1
     for path in sorted(RESULTS.glob("*.json")):
