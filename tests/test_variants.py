@@ -20,10 +20,9 @@ from collections import Counter
 import nbformat
 import pytest
 
-from coursekit import batch
+from coursekit import batch, worker
 from coursekit import sandbox as sb
 from coursekit import variants as cv
-from coursekit import worker
 from coursekit.assignments import SOURCE_ROOT, Assignment, discover_assignments
 from coursekit.cells import grade_id, read_notebook
 from coursekit.nbgrader_run import run_nbgrader
