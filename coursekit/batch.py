@@ -121,19 +121,23 @@ def record_references(course: Path, tasks: list[Task], sandbox: bool, workers,
     at once; assignment -> why it failed (its first failed variant)."""
     from coursekit.worker import stale_references
 
-    names = sorted({t.assignment for t in tasks})
-    calls = [(str(course), name, variant, sandbox) for name in names
-             for variant in stale_references(course, name)]
-    failed: dict[str, str] = {}
+    calls, failed = [], {}
+    for name in sorted({t.assignment for t in tasks}):
+        try:
+            calls += [(str(course), name, k, sandbox) for k in stale_references(course, name)]
+        except Exception as err:  # noqa: BLE001 (reported; that assignment is not graded)
+            failed[name] = err
     for (_, name, _, _), error in zip(calls, workers.call_all(reference_run, calls),
                                       strict=True):
-        if error is not None and name not in failed:
-            why = ("its worker process died" if isinstance(error, BrokenProcessPool)
-                   else f"{type(error).__name__}: {error}")
-            failed[name] = why[:2000]
-            print(f"{name}: the reference run failed, its submissions are not graded:\n"
-                  f"{failed[name]}", file=out)
-    return failed
+        if error is not None:
+            failed.setdefault(name, error)
+    whys = {}
+    for name, error in sorted(failed.items()):
+        whys[name] = ("its worker process died" if isinstance(error, BrokenProcessPool)
+                      else f"{type(error).__name__}: {error}")[:2000]
+        print(f"{name}: the reference run failed, its submissions are not graded:\n"
+              f"{whys[name]}", file=out)
+    return whys
 
 
 def warm_worker(template: bool) -> None:
