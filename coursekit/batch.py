@@ -253,10 +253,11 @@ class DaskWorkers:
     processes when ``scheduler`` is ``local``, else the scheduler at that address. Workers need
     the course folder at the same path (a shared filesystem). A task whose worker dies is
     rescheduled once (``allowed-failures``) and one that raises is retried once (``retries``).
-    Each worker imports what grading imports first (:func:`warm_worker`); its kernel template
-    starts in the thread that grades (bubblewrap dies with the thread that started it)."""
+    Each worker first runs :func:`warm_worker` as a task, in the thread that will grade
+    (bubblewrap dies with the thread that started it, and a single-threaded worker keeps its
+    thread); a worker that joins later starts its template with its first submission."""
 
-    def __init__(self, scheduler: str, jobs: int) -> None:
+    def __init__(self, scheduler: str, jobs: int, sandbox: bool) -> None:
         import dask
         from distributed import Client, LocalCluster
 
@@ -265,7 +266,9 @@ class DaskWorkers:
                                      dashboard_address=None) if scheduler == "local" else None)
         try:
             self.client = Client(self.cluster or scheduler)
-            self.client.run(warm_worker, False)
+            self.client.gather([self._submit(warm_worker, sandbox, workers=[address],
+                                             allow_other_workers=True)  # one that left
+                                for address in self.client.scheduler_info()["workers"]])
         except BaseException:
             self.close()
             raise
@@ -362,7 +365,7 @@ def grade_class(course: Path, *, jobs: int | None = None, scheduler: str | None 
                                 if gradebook.is_done(course, t.assignment, t.student)]
     todo = [t for t in tasks if t not in set(skipped)]
     start, results, written, write_s = time.perf_counter(), [], set(), 0.0
-    workers = (None if not todo else DaskWorkers(scheduler, jobs) if scheduler
+    workers = (None if not todo else DaskWorkers(scheduler, jobs, sandbox) if scheduler
                else LocalWorkers(jobs, sandbox))
     try:
         broken = record_references(course, todo, sandbox, workers, out) if todo else {}
