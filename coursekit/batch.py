@@ -26,6 +26,7 @@ finishing together cannot lose or duplicate a score.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import resource
@@ -121,14 +122,15 @@ def record_references(course: Path, tasks: list[Task], sandbox: bool, workers,
     at once; assignment -> why it failed (its first failed variant)."""
     from coursekit.worker import stale_references
 
-    calls, failed = [], {}
+    stale, failed = [], {}
     for name in sorted({t.assignment for t in tasks}):
         try:
-            calls += [(str(course), name, k, sandbox) for k in stale_references(course, name)]
+            stale += [(name, k) for k in stale_references(course, name)]
         except Exception as err:  # noqa: BLE001 (reported; that assignment is not graded)
             failed[name] = err
-    for (_, name, _, _), error in zip(calls, workers.call_all(reference_run, calls),
-                                      strict=True):
+    errors = workers.call_all(reference_run, [(str(course), name, k, sandbox)
+                                              for name, k in stale])
+    for (name, _), error in zip(stale, errors, strict=True):
         if error is not None:
             failed.setdefault(name, error)
     whys = {}
@@ -261,11 +263,14 @@ class DaskWorkers:
         import dask
         from distributed import Client, LocalCluster
 
-        self._config = dask.config.set({"distributed.scheduler.allowed-failures": RETRIES})
-        self.cluster = (LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                     dashboard_address=None) if scheduler == "local" else None)
+        self._opened = contextlib.ExitStack()  # closed in reverse: client, cluster, config
         try:
-            self.client = Client(self.cluster or scheduler)
+            self._opened.enter_context(
+                dask.config.set({"distributed.scheduler.allowed-failures": RETRIES}))
+            cluster = (self._opened.enter_context(LocalCluster(
+                n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None))
+                if scheduler == "local" else None)
+            self.client = self._opened.enter_context(Client(cluster or scheduler))
             self.client.gather([self._submit(warm_worker, sandbox, workers=[address],
                                              allow_other_workers=True)  # one that left
                                 for address in self.client.scheduler_info()["workers"]])
@@ -274,13 +279,7 @@ class DaskWorkers:
             raise
 
     def close(self) -> None:
-        try:
-            if getattr(self, "client", None) is not None:
-                self.client.close()
-        finally:
-            if self.cluster is not None:
-                self.cluster.close()
-            self._config.__exit__(None, None, None)
+        self._opened.close()
 
     def _submit(self, fn: Callable, *args, **kwargs):
         return self.client.submit(fn, *args, pure=False, retries=RETRIES,

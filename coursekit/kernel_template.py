@@ -61,12 +61,12 @@ PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 #: What a kernel of this course imports (ipykernel's start-up imports the debugger, the history
-#: database and the rest; IPython's tracebacks, stack_data and Pygments); a module that cannot be
-#: imported is left to the kernel.
+#: database and the rest; IPython's tracebacks, stack_data and Pygments; the course package is
+#: :func:`_load_course_package`'s); a module that cannot be imported is left to the kernel.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "debugpy",
            "IPython.core.history", "IPython.core.logger", "IPython.core.ultratb", "pdb", "pydoc",
            "psutil", "stack_data", "pygments.formatters.terminal256", "numpy", "torch",
-           "matplotlib", "matplotlib.pyplot", "vgcourse", "vgcourse.grading")
+           "matplotlib", "matplotlib.pyplot")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -254,20 +254,25 @@ def _warm_tracebacks() -> None:
         AutoFormattedTB(mode="Context").structured_traceback(*sys.exc_info())
 
 
+def _load_course_package() -> None:
+    """Every public name of the course package (which loads each on first use)."""
+    import vgcourse
+
+    for name in vgcourse.__all__:
+        getattr(vgcourse, name)
+
+
 def main() -> int:
     for name in PRELOAD:
         try:
             __import__(name)
         except Exception:  # noqa: BLE001,S112 (the kernel imports it itself, or reports it)
             continue
-    try:
-        _warm_tracebacks()
-        import vgcourse
-
-        for name in vgcourse.__all__:  # the course package loads each name on first use
-            getattr(vgcourse, name)
-    except Exception:  # noqa: BLE001,S110 (a warm-up only: the kernel loads its own)
-        pass
+    for warm_up in (_warm_tracebacks, _load_course_package):
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001,S112 (a warm-up only: the kernel loads its own)
+            continue
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     signal.signal(signal.SIGCHLD, _reap)
     out = sys.stdout

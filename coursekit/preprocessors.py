@@ -26,7 +26,7 @@ from pathlib import Path
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Enum, Float, Integer, Unicode
+from traitlets import Float, Integer, Unicode, default
 
 from coursekit import judge
 from coursekit.cells import grade_id, is_test
@@ -62,13 +62,16 @@ class GuardedExecute(Execute):
     #: a loaded machine; a refused message is only noticed when it runs out).
     iopub_timeout = Integer(30).tag(config=True)
     wall_s = Float(600.0).tag(config=True)
-    #: The kernel is killed when the notebook is done, not asked to stop: nothing of it is
-    #: kept, and no code of the submission runs after its last cell (nbclient's default,
-    #: ``graceful``, waits for the kernel to finish its own shutdown).
-    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
     cell_output_bytes = Integer(256 * 1024).tag(config=True)
     notebook_output_bytes = Integer(2 * 1024 * 1024).tag(config=True)
     report = Unicode("").tag(config=True)
+
+    @default("shutdown_kernel")
+    def _kill_the_kernel(self) -> str:
+        """The kernel is killed when the notebook is done, not asked to stop: nothing of it is
+        kept, and no code of the submission runs after its last cell (nbclient's default,
+        ``graceful``, waits for the kernel to finish its own shutdown)."""
+        return "immediate"
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.wall_s

@@ -435,8 +435,7 @@ class SandboxKernelManager(AsyncKernelManager):
         """Return once the kernel has bound its five sockets (or has died, or ``timeout_s``
         has passed: nbclient then reports it). A client that connects earlier finds no socket
         and ZeroMQ tries again only 100 ms later."""
-        sockets = [Path(f"{self.ip}-{port}") for port in (
-            self.shell_port, self.iopub_port, self.stdin_port, self.control_port, self.hb_port)]
+        sockets = [Path(f"{self.ip}-{port}") for port in self.ports]
         deadline = time.monotonic() + timeout_s
         while not all(p.exists() for p in sockets) and time.monotonic() < deadline:
             if self.provisioner is None or await self.provisioner.poll() is not None:
